@@ -1,0 +1,3 @@
+"""vouch: Python releases that several independent parties can verify."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Archives: safe readers for sdists and wheels, and the normalizer that canonicalises them."""

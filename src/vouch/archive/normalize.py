@@ -1,0 +1,116 @@
+"""The normalizer: a versioned, pure function from an archive's content to canonical bytes.
+
+Build backends leak the build machine into their archives (setuptools sdists: gzip header time and
+file name, member mtimes, uid/gid and owner names, PAX time records; setuptools wheels: file modes
+from disk; pdm-backend sdists: gzip time). The normalizer rewrites the container and leaves every
+member's content untouched, so a wheel's RECORD stays valid and an sdist's PKG-INFO is unchanged:
+
+sdist (.tar.gz), PAX format:
+  members sorted by name; mtime clamped to SOURCE_DATE_EPOCH (integer seconds); uid/gid 0 and
+  empty owner names; files 0644, or 0755 when any executable bit is set; directories 0755;
+  symlinks 0777; hard links materialised as regular files; no PAX records but those tarfile needs
+  for long or non-ASCII names; gzip level 9 with mtime 0, no file name, OS byte 255.
+wheel (.whl, zip):
+  members sorted by name, with the ``.dist-info`` directory after everything else and its RECORD
+  last; date_time clamped to SOURCE_DATE_EPOCH (and to 1980, zip's epoch); external_attr from the
+  same mode rule; created on "Unix"; deflate level 6 for files, stored directories.
+
+Changing any of these rules changes the output: bump NORMALIZER_VERSION with it, since build
+records name the version they were made with.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+from vouch.archive.safe import DEFAULT_LIMITS, Limits, Member, MemberType, read_tar_gz, read_zip
+from vouch.errors import ArchiveError
+
+NORMALIZER_NAME = "vouch-normalizer"
+NORMALIZER_VERSION = 1
+GZIP_LEVEL = 9
+ZIP_LEVEL = 6
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def canonical_mode(member: Member) -> int:
+    if member.type is MemberType.DIR:
+        return 0o755
+    if member.type is MemberType.SYMLINK:
+        return 0o777
+    return 0o755 if member.executable else 0o644
+
+
+def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Return the canonical form of a ``.tar.gz`` sdist."""
+    members = sorted(read_tar_gz(data, limits), key=lambda m: m.name)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out:
+        for member in members:
+            info = tarfile.TarInfo(member.name)
+            info.mtime = min(int(member.mtime), source_date_epoch)
+            info.mode = canonical_mode(member)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if member.type is MemberType.DIR:
+                info.type = tarfile.DIRTYPE
+                out.addfile(info)
+            elif member.type is MemberType.SYMLINK:
+                info.type = tarfile.SYMTYPE
+                info.linkname = member.linkname
+                out.addfile(info)
+            else:  # files, and hard links materialised with their target's content
+                info.type = tarfile.REGTYPE
+                info.size = len(member.data)
+                out.addfile(info, io.BytesIO(member.data))
+    return gzip.compress(raw.getvalue(), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def zip_order_key(name: str) -> tuple[int, int, str]:
+    """Sort key for wheel members: ordinary files, then ``*.dist-info/``, with RECORD last."""
+    top, _, rest = name.partition("/")
+    in_dist_info = top.endswith(".dist-info")
+    return (int(in_dist_info), int(in_dist_info and rest == "RECORD"), name)
+
+
+def zip_date_time(epoch: float) -> tuple[int, int, int, int, int, int]:
+    """The zip timestamp for a POSIX time, in UTC, at zip's two-second resolution."""
+    stamp = time.gmtime(max(int(epoch), 315532800))
+    date_time = (stamp.tm_year, stamp.tm_mon, stamp.tm_mday, stamp.tm_hour, stamp.tm_min)
+    return (*date_time, stamp.tm_sec - stamp.tm_sec % 2)
+
+
+def normalize_wheel(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Return the canonical form of a wheel (or any zip archive)."""
+    members = sorted(read_zip(data, limits), key=lambda m: zip_order_key(m.name))
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, mode="w") as out:
+        for member in members:
+            is_dir = member.type is MemberType.DIR
+            info = zipfile.ZipInfo(member.name + ("/" if is_dir else ""))
+            info.date_time = zip_date_time(min(member.mtime, source_date_epoch))
+            info.create_system = 3
+            info.external_attr = (canonical_mode(member) | (0o040000 if is_dir else 0o100000)) << 16
+            if is_dir:
+                info.external_attr |= 0x10
+                info.compress_type = zipfile.ZIP_STORED
+                out.writestr(info, b"")
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(info, member.data, compresslevel=ZIP_LEVEL)
+    return raw.getvalue()
+
+
+def normalize_archive(path: Path, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Normalise the archive at ``path`` by its kind (``.tar.gz`` sdist or ``.whl``)."""
+    data = path.read_bytes()
+    if path.name.endswith(".tar.gz"):
+        return normalize_sdist(data, source_date_epoch, limits)
+    if path.name.endswith(".whl"):
+        return normalize_wheel(data, source_date_epoch, limits)
+    raise ArchiveError(f"{path.name}: not an sdist (.tar.gz) or a wheel (.whl)")
