@@ -1,0 +1,1 @@
+"""Reproducible builds: source export, build lock, isolated environment, builder."""

@@ -1,0 +1,278 @@
+"""``vouch build``: a git revision in, a normalised sdist and wheel and their build record out.
+
+The steps: resolve the revision; check it out into a fresh clone; read ``[build-system]``; take the
+build lock (``--build-lock``, else ``build-requirements.lock`` at the project root of that
+revision, else a new resolution); install the locked wheels into a uv venv; run the backend with a
+hermetic environment, sdist first and the wheel from the normalised sdist, as ``python -m build``
+does; normalise, validate, and only then move the sdist, wheel and record into the output folder.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import build as pypa_build
+
+from vouch import __version__
+from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION, normalize_archive
+from vouch.archive.safe import read_tar_gz, read_zip
+from vouch.build.env import (
+    LOCALE,
+    PYTHONHASHSEED,
+    TZ,
+    UMASK,
+    InstalledPackage,
+    Interpreter,
+    create_venv,
+    fetch_wheels,
+    find_uv,
+    zlib_version,
+)
+from vouch.build.hooks import BackendRunner, extract_sdist
+from vouch.build.lock import (
+    LOCK_FILENAME,
+    BuildSystem,
+    LockedPackage,
+    check_lock,
+    parse_lock,
+    read_build_system,
+    render_lock,
+    resolve_lock,
+)
+from vouch.build.output import Staging
+from vouch.build.source import Source, export_tree, open_source
+from vouch.build.validate import check_sdist, check_wheel
+from vouch.errors import UsageError
+from vouch.index.simple import PYPI_SIMPLE, SimpleIndex
+from vouch.models.record import (
+    BuildRecord,
+    BuildSettings,
+    Dependency,
+    SourceParameters,
+    Subject,
+    Toolchain,
+)
+
+Progress = Callable[[str], None]
+BUILDER_ID = "https://github.com/vouch-dev/vouch"
+
+
+def default_cache_dir() -> Path:
+    if env := os.environ.get("VOUCH_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vouch"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path = Path()
+    rev: str = "HEAD"
+    subdir: str = ""
+    out: Path = Path("dist")
+    build_lock: Path | None = None
+    source_date_epoch: int | None = None
+    index_url: str = PYPI_SIMPLE
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    interpreter: Interpreter = field(default_factory=Interpreter.current)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    record: BuildRecord
+    record_path: Path
+    artifacts: tuple[Artifact, ...]
+    lock_written: Path | None
+    warnings: tuple[str, ...]
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
+    """Build the sdist and wheel of ``options.rev`` reproducibly; see the module docstring."""
+    started = _now()
+    progress("resolving the revision")
+    source = open_source(options.source, options.rev, options.subdir)
+    warnings: list[str] = []
+    if source.dirty:
+        warnings.append(
+            f"the working tree of {source.toplevel} has uncommitted changes; "
+            f"they are not part of this build of {source.commit[:12]}"
+        )
+    sde = options.source_date_epoch
+    origin = "argument" if sde is not None else "commit-time"
+    sde = sde if sde is not None else source.commit_time
+    if sde < 315532800:
+        raise UsageError(f"SOURCE_DATE_EPOCH {sde} is before 1980, which zip cannot represent")
+    uv = find_uv()
+    with tempfile.TemporaryDirectory(prefix="vouch-build-") as tmp_name:
+        tmp = Path(tmp_name)
+        for sub in ("home", "tmp", "raw"):
+            (tmp / sub).mkdir()
+        progress(f"checking out {source.commit[:12]}")
+        project = export_tree(source, tmp / "src", sde)
+        system = read_build_system(project)
+        index = SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists")
+        with index:
+            packages, lock_origin, new_lock = _locked_packages(options, project, system, uv, progress)
+            progress("installing the build environment")
+            installed = _install(packages, index, options, tmp, uv)
+        runner = BackendRunner(
+            venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde
+        )
+        progress(f"building the sdist with {system.backend}")
+        sdist_raw = runner.build(project, "sdist", tmp / "raw", installed.versions)
+        sdist_bytes = normalize_archive(sdist_raw, sde)
+        sdist_members = read_tar_gz(sdist_bytes)
+        sdist_info = check_sdist(sdist_raw.name, sdist_members)
+        progress("building the wheel from the sdist")
+        unpacked = extract_sdist(sdist_members, tmp / "sdist")
+        wheel_raw = runner.build(unpacked, "wheel", tmp / "raw", installed.versions)
+        wheel_bytes = normalize_archive(wheel_raw, sde)
+        wheel_info = check_wheel(wheel_raw.name, read_zip(wheel_bytes))
+        if wheel_info != sdist_info:
+            raise UsageError(
+                f"the wheel is {wheel_info.name} {wheel_info.version} "
+                f"but the sdist is {sdist_info.name} {sdist_info.version}"
+            )
+        outputs = {sdist_raw.name: sdist_bytes, wheel_raw.name: wheel_bytes}
+        record = _record(source, options, sde, origin, system.backend, lock_origin, installed,
+                         outputs, started)  # fmt: skip
+        stem = sdist_raw.name.removesuffix(".tar.gz")
+        record_name = f"{stem}.buildinfo.json"
+        lock_target = _lock_target(options, stem, new_lock)
+        progress(f"writing into {options.out}")
+        with Staging(options.out) as staging:
+            for name, data in outputs.items():
+                staging.add(name, data)
+            staging.add_json(record_name, record.to_statement())
+            if lock_target is not None and new_lock is not None:
+                staging.add_external(lock_target, new_lock.encode("utf-8"))
+            staging.commit()
+    artifacts = tuple(
+        Artifact(options.out / name, hashlib.sha256(data).hexdigest(), len(data))
+        for name, data in outputs.items()
+    )
+    return BuildResult(record, options.out / record_name, artifacts, lock_target, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class _Installed:
+    packages: tuple[InstalledPackage, ...]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {p.name: p.version for p in self.packages}
+
+
+def _locked_packages(
+    options: BuildOptions, project: Path, system: BuildSystem, uv: str, progress: Progress
+) -> tuple[list[LockedPackage], str, str | None]:
+    requires = [str(r) for r in system.requires]
+    if options.build_lock is not None and options.build_lock.is_file():
+        origin = str(options.build_lock)
+        packages = parse_lock(options.build_lock.read_text(encoding="utf-8"), origin)
+    elif options.build_lock is None and (project / LOCK_FILENAME).is_file():
+        origin = f"{LOCK_FILENAME} at the revision"
+        packages = parse_lock((project / LOCK_FILENAME).read_text(encoding="utf-8"), origin)
+    else:
+        progress("resolving the build requirements with uv")
+        packages = resolve_lock(
+            requires,
+            uv=uv,
+            python=options.interpreter.executable,
+            index_url=options.index_url,
+            cache_dir=options.cache_dir / "uv",
+        )
+        rendered = render_lock(packages, options.interpreter.minor)
+        check_lock(packages, system.requires, origin="the new lock")
+        return packages, "resolved", rendered
+    check_lock(packages, system.requires, origin=origin)
+    return packages, origin, None
+
+
+def _lock_target(options: BuildOptions, stem: str, new_lock: str | None) -> Path | None:
+    if new_lock is None:
+        return None
+    if options.build_lock is not None:
+        return options.build_lock
+    return options.out / f"{stem}.{LOCK_FILENAME}"
+
+
+def _install(
+    packages: list[LockedPackage], index: SimpleIndex, options: BuildOptions, tmp: Path, uv: str
+) -> _Installed:
+    wanted = [(p.name, p.version, p.hashes) for p in packages]
+    chosen = fetch_wheels(wanted, index, options.interpreter.tags)
+    create_venv(
+        tmp / "venv",
+        options.interpreter,
+        [path for _, path in chosen],
+        uv=uv,
+        cache_dir=options.cache_dir / "uv",
+    )
+    return _Installed(tuple(package for package, _ in chosen))
+
+
+def _record(
+    source: Source,
+    options: BuildOptions,
+    sde: int,
+    origin: str,
+    backend: str,
+    lock_origin: str,
+    installed: _Installed,
+    outputs: dict[str, bytes],
+    started: str,
+) -> BuildRecord:
+    interpreter = options.interpreter
+    return BuildRecord(
+        subjects=tuple(Subject(n, hashlib.sha256(d).hexdigest()) for n, d in outputs.items()),
+        source=SourceParameters(source.repository, source.commit, source.subdir, source.ref),
+        settings=BuildSettings(
+            source_date_epoch=sde,
+            source_date_epoch_origin=origin,
+            normalizer=NORMALIZER_NAME,
+            normalizer_version=NORMALIZER_VERSION,
+            umask=f"{UMASK:04o}",
+            tz=TZ,
+            locale=LOCALE,
+            python_hash_seed=PYTHONHASHSEED,
+            frontend="build",
+            frontend_version=pypa_build.__version__,
+            build_backend=backend,
+            lock_origin=lock_origin,
+        ),
+        dependencies=tuple(
+            Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages
+        ),
+        toolchain=Toolchain(
+            python_implementation=interpreter.implementation,
+            python_version=interpreter.version,
+            zlib_version=zlib_version(),
+            platform=platform.machine().lower() + "-" + platform.system().lower(),
+        ),
+        builder_id=f"{BUILDER_ID}@{__version__}",
+        started_on=started,
+        finished_on=_now(),
+    )

@@ -1,0 +1,102 @@
+"""Running the PEP 517 backend (through pypa/build) in the locked venv with a hermetic environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import build as pypa_build
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from vouch.archive.safe import Member, MemberType
+from vouch.build.env import UMASK, hermetic_environment
+from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
+
+TAIL_LINES = 15
+
+
+class BackendRunner:
+    """Calls backend hooks in ``venv`` with the hermetic environment and umask 022, keeping the
+    backend's output so that a failure can show its last lines."""
+
+    def __init__(self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int) -> None:
+        self.python = venv / "bin" / "python"
+        self.env = hermetic_environment(
+            venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch
+        )
+        self.output: list[str] = []
+
+    def _run(
+        self,
+        cmd: Sequence[str],
+        cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = self.env | dict(extra_environ or {})
+        result = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False, umask=UMASK
+        )
+        self.output.extend((result.stdout + result.stderr).splitlines())
+        if result.returncode != 0:
+            raise subprocess.CalledProcessError(result.returncode, list(cmd))
+
+    def tail(self) -> str:
+        return "\n".join(self.output[-TAIL_LINES:])
+
+    def build(
+        self, srcdir: Path, distribution: str, outdir: Path, installed: Mapping[str, str]
+    ) -> Path:
+        """Build ``distribution`` (sdist or wheel) from ``srcdir``; return the backend's file."""
+        try:
+            builder = pypa_build.ProjectBuilder(srcdir, str(self.python), runner=self._run)
+            self._check_requires(builder.get_requires_for_build(distribution), distribution, installed)
+            return Path(builder.build(distribution, outdir))
+        except pypa_build.BuildBackendException as exc:
+            raise BuildFailedError(
+                f"the build backend failed to build the {distribution}: {exc}",
+                output_tail=self.tail(),
+            ) from exc
+        except pypa_build.BuildException as exc:
+            raise ProjectConfigError(f"cannot build the {distribution}: {exc}") from exc
+
+    @staticmethod
+    def _check_requires(requires: set[str], distribution: str, installed: Mapping[str, str]) -> None:
+        env = dict(default_environment()) | {"extra": ""}
+        for text in sorted(requires):
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement as exc:
+                raise ProjectConfigError(f"the backend asked for an invalid requirement: {exc}") from exc
+            if requirement.marker is not None and not requirement.marker.evaluate(env):
+                continue
+            version = installed.get(canonicalize_name(requirement.name))
+            if version is None or not requirement.specifier.contains(version, prereleases=True):
+                raise LockMismatchError(
+                    f"the backend needs {requirement} to build the {distribution}, "
+                    "which the build lock does not provide",
+                    hint="relock with that requirement added",
+                )
+
+
+def extract_sdist(members: Sequence[Member], dest: Path) -> Path:
+    """Write already-checked sdist members under ``dest``; return the top-level directory."""
+    for member in members:
+        target = dest / member.name
+        if member.type is MemberType.DIR:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if member.type is MemberType.SYMLINK:
+            target.symlink_to(member.linkname)
+            continue
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, member.mode & 0o755)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(member.data)
+    for member in members:
+        if member.type is not MemberType.SYMLINK:
+            os.utime(dest / member.name, (member.mtime, member.mtime))
+    return dest / members[0].name.split("/", 1)[0]

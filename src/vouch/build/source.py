@@ -1,0 +1,128 @@
+"""The source of a build: a git revision, exported as a fresh checkout of its tracked tree.
+
+The build never sees the user's working tree. The revision is checked out into a new clone that
+shares the repository's objects, with git's system and global configuration switched off (so a
+user's ``core.autocrlf`` or filters cannot change the bytes) and umask 022. The clone keeps the
+repository's tags, so version plugins (setuptools-scm, hatch-vcs, pdm-backend's scm source) find
+the same version a rebuilder finds. Every file's mtime is set to SOURCE_DATE_EPOCH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from vouch.errors import SourceError, ToolError
+
+HERMETIC_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ADVICE": "0",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved git revision."""
+
+    toplevel: Path
+    repository: str
+    commit: str
+    ref: str
+    subdir: str
+    commit_time: int
+    dirty: bool
+
+
+def _git(args: list[str], cwd: Path, *, hermetic: bool = False) -> subprocess.CompletedProcess[str]:
+    git = shutil.which("git")
+    if git is None:
+        raise ToolError("git is not installed or not on PATH", hint="install git and try again")
+    env = dict(os.environ)
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    env.pop("GIT_INDEX_FILE", None)
+    if hermetic:
+        env.update(HERMETIC_GIT_ENV)
+    return subprocess.run(
+        [git, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, umask=0o022
+    )
+
+
+def redact_url(url: str) -> str:
+    """Drop credentials from a remote URL (``https://user:token@host/...``): never record secrets."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme and parts.netloc and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return url
+
+
+def check_subdir(subdir: str) -> str:
+    path = PurePosixPath(subdir)
+    if path.is_absolute() or ".." in path.parts:
+        raise SourceError(f"--subdir {subdir!r} must be a relative path inside the repository")
+    text = path.as_posix()
+    return "" if text == "." else text
+
+
+def open_source(path: Path, rev: str = "HEAD", subdir: str = "") -> Source:
+    """Resolve ``rev`` in the git working tree at ``path``; refuse anything that is not one."""
+    if not path.is_dir():
+        raise SourceError(f"{path} is not a directory")
+    top = _git(["rev-parse", "--show-toplevel"], path)
+    if top.returncode != 0:
+        raise SourceError(
+            f"{path} is not a git repository", hint="vouch builds from a git revision: git init"
+        )
+    toplevel = Path(top.stdout.strip())
+    resolved = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], path)
+    if resolved.returncode != 0:
+        raise SourceError(f"unknown revision {rev!r} in {toplevel}")
+    commit = resolved.stdout.strip()
+    subdir = check_subdir(subdir)
+    if subdir and _git(["cat-file", "-e", f"{commit}:{subdir}"], toplevel).returncode != 0:
+        raise SourceError(f"directory {subdir!r} does not exist at {rev} ({commit[:12]})")
+    when = _git(["show", "-s", "--format=%ct", commit], toplevel)
+    remote = _git(["config", "--get", "remote.origin.url"], toplevel)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], toplevel)
+    return Source(
+        toplevel=toplevel,
+        repository=redact_url(remote.stdout.strip()) if remote.returncode == 0 else str(toplevel),
+        commit=commit,
+        ref=rev,
+        subdir=subdir,
+        commit_time=int(when.stdout.strip()),
+        dirty=bool(status.stdout.strip()),
+    )
+
+
+def export_tree(source: Source, dest: Path, source_date_epoch: int) -> Path:
+    """Check out ``source.commit`` into a new clone at ``dest``; return the project directory."""
+    clone = _git(
+        ["clone", "--quiet", "--no-checkout", "--shared", "--", str(source.toplevel), str(dest)],
+        source.toplevel,
+        hermetic=True,
+    )
+    if clone.returncode != 0:
+        raise ToolError(f"git clone of {source.toplevel} failed: {clone.stderr.strip()}")
+    checkout = _git(["checkout", "--quiet", "--detach", source.commit], dest, hermetic=True)
+    if checkout.returncode != 0:
+        raise ToolError(f"git checkout of {source.commit} failed: {checkout.stderr.strip()}")
+    set_mtimes(dest, source_date_epoch)
+    return dest / source.subdir if source.subdir else dest
+
+
+def set_mtimes(root: Path, epoch: int) -> None:
+    """Set the mtime (and atime) of everything under ``root`` but ``.git`` to ``epoch``."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        if ".git" in dirnames:
+            dirnames.remove(".git")
+        for name in filenames:
+            os.utime(Path(dirpath) / name, (epoch, epoch), follow_symlinks=False)
+        os.utime(dirpath, (epoch, epoch))

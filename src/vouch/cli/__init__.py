@@ -1,0 +1,65 @@
+"""The ``vouch`` command line: parses, calls one library function, renders, maps errors to exits.
+
+Exit codes: 0 ok, 1 verification failed, 2 usage or configuration error, 3 could not check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from vouch import __version__
+from vouch.cli import build as build_command
+from vouch.errors import BuildFailedError, VouchError
+
+COMMANDS = (build_command,)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vouch",
+        description="Reproducible Python releases that several parties can verify.",
+    )
+    parser.add_argument("--version", action="version", version=f"vouch {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True)
+    try:
+        code: int = args.run(args, out, err)
+    except VouchError as error:
+        return report_error(error, err, as_json=getattr(args, "json", False))
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return code
+
+
+def report_error(error: VouchError, err: Console, *, as_json: bool) -> int:
+    if as_json:
+        document = {"ok": False, "error": {"type": type(error).__name__, "message": str(error)}}
+        print(json.dumps(document))  # noqa: T201 - the machine-readable result goes to stdout
+    if isinstance(error, BuildFailedError) and error.output_tail:
+        err.print("[dim]" + "\n".join(f"  | {line}" for line in error.output_tail.splitlines()), markup=True)
+    err.print(f"[bold red]error:[/] {error}", markup=True)
+    if error.hint:
+        err.print(f"[dim]hint: {error.hint}[/]", markup=True)
+    return error.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

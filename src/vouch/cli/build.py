@@ -1,0 +1,83 @@
+"""``vouch build``: a reproducible sdist and wheel from a git revision, with their build record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from vouch.build.builder import BuildOptions, BuildResult, build
+
+
+def add_parser(subparsers: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "build",
+        help="build a reproducible sdist and wheel from a git revision",
+        description="Build the sdist, then the wheel from it, from the tracked tree of a git "
+        "revision in a locked, isolated environment; normalise both and write a build record.",
+    )
+    parser.add_argument("source", nargs="?", type=Path, default=Path(), metavar="SOURCE",
+                        help="a git working tree (default: the current directory)")  # fmt: skip
+    parser.add_argument("--rev", default="HEAD", help="the revision to build (default: HEAD)")
+    parser.add_argument("--subdir", default="", metavar="DIR",
+                        help="the project's directory inside the repository")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
+                        help="where to write the artifacts and record (default: dist/)")  # fmt: skip
+    parser.add_argument("--build-lock", type=Path, metavar="FILE",
+                        help="the build environment lock; created if missing (default: "
+                        "build-requirements.lock at the project root of REV, when present)")  # fmt: skip
+    parser.add_argument("--source-date-epoch", type=int, metavar="N",
+                        help="timestamp for the build (default: the committer time of REV)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the build record as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    options = BuildOptions(
+        source=args.source,
+        rev=args.rev,
+        subdir=args.subdir,
+        out=args.out,
+        build_lock=args.build_lock,
+        source_date_epoch=args.source_date_epoch,
+    )
+    with err.status("building", spinner="dots") as status:
+
+        def progress(message: str) -> None:
+            status.update(message)
+
+        result = build(options, progress)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", markup=True)
+    if args.json:
+        print(json.dumps(result.record.to_statement(), indent=2))  # noqa: T201
+    else:
+        render(result, out)
+    return 0
+
+
+def render(result: BuildResult, out: Console) -> None:
+    source = result.record.source
+    settings = result.record.settings
+    table = Table(title=f"Built {source.commit[:12]} ({source.ref})", title_justify="left")
+    table.add_column("artifact")
+    table.add_column("sha256", no_wrap=True, min_width=64)
+    table.add_column("bytes", justify="right")
+    for artifact in result.artifacts:
+        table.add_row(artifact.path.name, artifact.sha256, f"{artifact.size:,}")
+    out.print(table)
+    out.print(
+        f"SOURCE_DATE_EPOCH {settings.source_date_epoch} ({settings.source_date_epoch_origin}), "
+        f"{settings.normalizer} v{settings.normalizer_version}, "
+        f"{len(result.record.dependencies)} locked build packages ({settings.lock_origin})"
+    )
+    out.print(f"build record: {result.record_path}")
+    if result.lock_written is not None:
+        out.print(
+            f"new build lock: {result.lock_written} "
+            "(commit it as build-requirements.lock at the project root to pin the build environment)"
+        )

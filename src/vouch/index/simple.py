@@ -1,0 +1,137 @@
+"""A small client for the PEP 691 JSON simple API, with downloads checked against sha256.
+
+pip and uv do not expose their index clients as libraries, and vouch needs to know exactly which
+file (name and sha256) it installs, so the client is here: httpx with an injectable transport.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from packaging.utils import canonicalize_name
+
+from vouch import __version__
+from vouch.errors import NetworkError, VerificationError
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One file of a project as the index lists it."""
+
+    filename: str
+    url: str
+    sha256: str
+    yanked: bool = False
+
+
+class SimpleIndex:
+    """Read project pages from a PEP 691 index and download files into a content-addressed cache."""
+
+    def __init__(
+        self,
+        url: str = PYPI_SIMPLE,
+        *,
+        cache_dir: Path,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self.cache_dir = cache_dir
+        self._client = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,
+            headers={"User-Agent": f"vouch/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> SimpleIndex:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def project_files(self, name: str) -> list[IndexFile]:
+        url = f"{self.url}{canonicalize_name(name)}/"
+        try:
+            response = self._client.get(url, headers={"Accept": SIMPLE_JSON})
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"cannot reach the index at {url}: {exc}") from exc
+        if response.status_code != 200:
+            raise NetworkError(f"the index answered {response.status_code} for {url}")
+        try:
+            page: dict[str, Any] = response.json()
+            return [_index_file(entry, response.url) for entry in page["files"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NetworkError(f"the index page {url} is not PEP 691 JSON: {exc}") from exc
+
+    def cached(self, sha256: str, filename: str) -> Path | None:
+        """The cached copy of a file, if its content still has the expected sha256."""
+        path = self.cache_dir / sha256 / filename
+        if path.is_file() and file_sha256(path) == sha256:
+            return path
+        return None
+
+    def download(self, file: IndexFile) -> Path:
+        """Download ``file`` into the cache (once), refusing content whose sha256 differs."""
+        if (hit := self.cached(file.sha256, file.filename)) is not None:
+            return hit
+        target = self.cache_dir / file.sha256 / file.filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out, self._client.stream("GET", file.url) as response:
+                if response.status_code != 200:
+                    raise NetworkError(f"downloading {file.url} gave HTTP {response.status_code}")
+                for chunk in response.iter_bytes():
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != file.sha256:
+                raise VerificationError(
+                    f"{file.filename} from {file.url} has sha256 {digest.hexdigest()}, "
+                    f"but the index lists {file.sha256}"
+                )
+            Path(tmp_name).replace(target)
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"downloading {file.url} failed: {exc}") from exc
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+        return target
+
+
+def _index_file(entry: dict[str, Any], base: httpx.URL) -> IndexFile:
+    hashes = entry.get("hashes") or {}
+    return IndexFile(
+        filename=str(entry["filename"]),
+        url=str(base.join(str(entry["url"]))),
+        sha256=str(hashes.get("sha256", "")).lower(),
+        yanked=bool(entry.get("yanked", False)),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def bytes_sha256(chunks: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()

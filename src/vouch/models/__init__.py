@@ -1,0 +1,1 @@
+"""Pure data: build records and the artifacts they name. No I/O."""
