@@ -122,8 +122,6 @@ def parse_lock(text: str, origin: str = "build lock") -> list[LockedPackage]:
             version=match.group(2),
             hashes=frozenset(h.removeprefix("sha256:").lower() for h in hashes),
         )
-    if not packages:
-        raise UsageError(f"{origin} pins no packages")
     return sorted(packages.values(), key=lambda p: p.name)
 
 
@@ -172,6 +170,9 @@ def resolve_lock(
     requirements: Iterable[str], *, uv: str, python: str, index_url: str, cache_dir: Path
 ) -> list[LockedPackage]:
     """Resolve ``requirements`` with uv into pinned packages with every file's sha256."""
+    requirements = list(requirements)
+    if not requirements:  # an in-tree backend (backend-path) that needs nothing installed
+        return []
     command = [
         uv, "pip", "compile", "-", "--generate-hashes", "--no-header", "--no-annotate",
         "--quiet", "--no-config", "--python", python, "--index-url", index_url,

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def vouch_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One download cache for the whole session, so each build package is fetched once."""
+    return tmp_path_factory.mktemp("vouch-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(vouch_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("VOUCH_CACHE_DIR", str(vouch_cache))
+    yield
