@@ -189,6 +189,9 @@ def create_venv(
     run = _run_tool
     run([uv, "venv", "--quiet", "--no-config", "--python", interpreter.executable, str(venv)], env)
     python = venv / "bin" / "python"
+    wheels = list(wheels)
+    if not wheels:  # an in-tree backend with no build requirements
+        return python
     run(
         [
             uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from vouch import __version__
 from vouch.cli import build as build_command
@@ -54,10 +55,11 @@ def report_error(error: VouchError, err: Console, *, as_json: bool) -> int:
         document = {"ok": False, "error": {"type": type(error).__name__, "message": str(error)}}
         print(json.dumps(document))  # noqa: T201 - the machine-readable result goes to stdout
     if isinstance(error, BuildFailedError) and error.output_tail:
-        err.print("[dim]" + "\n".join(f"  | {line}" for line in error.output_tail.splitlines()), markup=True)
-    err.print(f"[bold red]error:[/] {error}", markup=True)
+        tail = "\n".join(f"  | {line}" for line in error.output_tail.splitlines())
+        err.print(tail, style="dim", markup=False)
+    err.print(Text.assemble(("error: ", "bold red"), str(error)))
     if error.hint:
-        err.print(f"[dim]hint: {error.hint}[/]", markup=True)
+        err.print(f"hint: {error.hint}", style="dim", markup=False)
     return error.exit_code
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from vouch.build.builder import BuildOptions, BuildResult, build
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
         result = build(options, progress)
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", markup=True)
+        err.print(Text.assemble(("warning: ", "yellow"), warning))
     if args.json:
         print(json.dumps(result.record.to_statement(), indent=2))  # noqa: T201
     else:
@@ -63,21 +63,24 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 def render(result: BuildResult, out: Console) -> None:
     source = result.record.source
     settings = result.record.settings
-    table = Table(title=f"Built {source.commit[:12]} ({source.ref})", title_justify="left")
-    table.add_column("artifact")
-    table.add_column("sha256", no_wrap=True, min_width=64)
-    table.add_column("bytes", justify="right")
+    out.print(Text(f"Built {source.commit} ({source.ref})", style="bold"))
     for artifact in result.artifacts:
-        table.add_row(artifact.path.name, artifact.sha256, f"{artifact.size:,}")
-    out.print(table)
+        out.print(
+            Text.assemble(
+                (artifact.sha256, "cyan"), "  ", (artifact.path.name, "bold"),
+                (f"  {artifact.size:,} bytes", "dim"),
+            )  # fmt: skip
+        )
     out.print(
         f"SOURCE_DATE_EPOCH {settings.source_date_epoch} ({settings.source_date_epoch_origin}), "
         f"{settings.normalizer} v{settings.normalizer_version}, "
-        f"{len(result.record.dependencies)} locked build packages ({settings.lock_origin})"
+        f"{len(result.record.dependencies)} locked build packages ({settings.lock_origin})",
+        markup=False,
     )
-    out.print(f"build record: {result.record_path}")
+    out.print(f"build record: {result.record_path}", markup=False)
     if result.lock_written is not None:
         out.print(
             f"new build lock: {result.lock_written} "
-            "(commit it as build-requirements.lock at the project root to pin the build environment)"
+            "(commit it as build-requirements.lock at the project root to pin the build environment)",
+            markup=False,
         )
