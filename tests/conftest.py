@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,5 @@ def vouch_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(vouch_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_cache(vouch_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOUCH_CACHE_DIR", str(vouch_cache))
-    yield

@@ -4,7 +4,7 @@ mtimes, its own uid, whatever file modes it finds, and modes chosen by ``MODE``.
 
 from __future__ import annotations
 
-BACKEND = r'''
+BACKEND = r"""
 import base64, hashlib, io, os, sys, tarfile, time, zipfile
 
 NAME, VERSION = "demo_intree", "1.0"
@@ -70,7 +70,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             info.external_attr = 0o100664 << 16
             zf.writestr(info, files[member])
     return name
-'''
+"""
 
 PYPROJECT = """\
 [build-system]

@@ -53,8 +53,7 @@ SETUPTOOLS_SCM = Project(
     files={
         **_module("demo_scm"),
         "pyproject.toml": _pyproject(
-            'requires = ["setuptools>=70", "setuptools-scm>=8"]\n'
-            'build-backend = "setuptools.build_meta"',
+            'requires = ["setuptools>=70", "setuptools-scm>=8"]\nbuild-backend = "setuptools.build_meta"',
             'name = "demo-scm"\ndynamic = ["version"]',
             "[tool.setuptools_scm]\n",
         ),

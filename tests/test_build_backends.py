@@ -51,7 +51,10 @@ def install_and_import(artifact: Path, project: Project, tmp_path: Path) -> None
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     package = project.dist
-    code = f"import importlib.resources as r, {package}; print(r.files('{package}').joinpath('data.txt').read_text())"
+    code = (
+        f"import importlib.resources as r, {package}; "
+        f"print(r.files('{package}').joinpath('data.txt').read_text())"
+    )
     result = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True)
     assert result.stdout.strip() == "some package data"
 

@@ -37,9 +37,7 @@ def test_sloppy_backend_is_made_reproducible(
     assert wheel[-1].name == "demo_intree-1.0.dist-info/RECORD"
 
 
-def test_record_round_trips_and_names_the_commit(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_record_round_trips_and_names_the_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = tmp_path / "repo"
     commit = make_repo(repo, intree.files())
     code, out, err = run(["build", str(repo), "--out", str(tmp_path / "dist"), "--json"], capsys)
@@ -72,13 +70,26 @@ def test_source_date_epoch_argument_is_used_and_recorded(
     repo = tmp_path / "repo"
     make_repo(repo, intree.files())
     code, out, _ = run(
-        ["build", str(repo), "--out", str(tmp_path / "d"), "--source-date-epoch", "1700000000", "--json"],
+        [
+            "build",
+            str(repo),
+            "--out",
+            str(tmp_path / "d"),
+            "--source-date-epoch",
+            "1700000000",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0
     internal = json.loads(out)["predicate"]["buildDefinition"]["internalParameters"]
-    assert (internal["sourceDateEpoch"], internal["sourceDateEpochOrigin"]) == (1700000000, "argument")
-    assert {m.mtime for m in read_tar_gz((tmp_path / "d" / "demo_intree-1.0.tar.gz").read_bytes())} == {1700000000}
+    assert (internal["sourceDateEpoch"], internal["sourceDateEpochOrigin"]) == (
+        1700000000,
+        "argument",
+    )
+    assert {m.mtime for m in read_tar_gz((tmp_path / "d" / "demo_intree-1.0.tar.gz").read_bytes())} == {
+        1700000000
+    }
 
 
 def test_dirty_tree_warns_and_builds_the_commit_not_the_working_tree(
@@ -90,7 +101,9 @@ def test_dirty_tree_warns_and_builds_the_commit_not_the_working_tree(
     code, _, err = run(["build", str(repo), "--out", str(tmp_path / "d")], capsys)
     assert code == 0
     assert "uncommitted changes" in err
-    members = {m.name: m for m in read_zip((tmp_path / "d" / "demo_intree-1.0-py3-none-any.whl").read_bytes())}
+    members = {
+        m.name: m for m in read_zip((tmp_path / "d" / "demo_intree-1.0-py3-none-any.whl").read_bytes())
+    }
     assert members["demo_intree/__init__.py"].data == b"X = 1\n"
 
 
@@ -100,13 +113,25 @@ def test_older_revision_and_subdir(tmp_path: Path, capsys: pytest.CaptureFixture
     (repo / "pkg" / "demo_intree" / "__init__.py").write_text("X = 2\n")
     git(repo, "commit", "--quiet", "-am", "second")
     code, out, err = run(
-        ["build", str(repo), "--rev", first[:10], "--subdir", "pkg", "--out", str(tmp_path / "d"), "--json"],
+        [
+            "build",
+            str(repo),
+            "--rev",
+            first[:10],
+            "--subdir",
+            "pkg",
+            "--out",
+            str(tmp_path / "d"),
+            "--json",
+        ],
         capsys,
     )
     assert code == 0, err
     source = json.loads(out)["predicate"]["buildDefinition"]["externalParameters"]["source"]
     assert (source["commit"], source["subdir"], source["ref"]) == (first, "pkg", first[:10])
-    members = {m.name: m for m in read_zip((tmp_path / "d" / "demo_intree-1.0-py3-none-any.whl").read_bytes())}
+    members = {
+        m.name: m for m in read_zip((tmp_path / "d" / "demo_intree-1.0-py3-none-any.whl").read_bytes())
+    }
     assert members["demo_intree/__init__.py"].data == b"X = 1\n"
 
 
@@ -215,15 +240,18 @@ def test_unwritable_output_directory(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 SETUPTOOLS_PROJECT = {
-    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=70"]\nbuild-backend = "setuptools.build_meta"\n'
-    '[project]\nname = "x"\nversion = "1"\n',
+    "pyproject.toml": '[build-system]\nrequires = ["setuptools>=70"]\n'
+    'build-backend = "setuptools.build_meta"\n[project]\nname = "x"\nversion = "1"\n',
 }
 
 
 @pytest.mark.parametrize(
     ("lock", "message"),
     [
-        ("setuptools==60.0.0 --hash=sha256:" + "a" * 64 + "\n", "but the build requires setuptools>=70"),
+        (
+            "setuptools==60.0.0 --hash=sha256:" + "a" * 64 + "\n",
+            "but the build requires setuptools>=70",
+        ),
         ("wheel==0.45.0 --hash=sha256:" + "a" * 64 + "\n", "does not pin setuptools"),
         ("setuptools>=70\n", "expected 'name==version --hash=sha256:...'"),
         ("setuptools==80.0.0 --hash=md5:abcd\n", "only sha256 hashes"),
@@ -237,7 +265,15 @@ def test_lock_that_does_not_match_the_build_requirements(
     lock_file = tmp_path / "build.lock"
     lock_file.write_text(lock)
     code, out, err = run(
-        ["build", str(repo), "--out", str(tmp_path / "d"), "--build-lock", str(lock_file), "--json"],
+        [
+            "build",
+            str(repo),
+            "--out",
+            str(tmp_path / "d"),
+            "--build-lock",
+            str(lock_file),
+            "--json",
+        ],
         capsys,
     )
     assert code == 2

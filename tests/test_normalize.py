@@ -27,7 +27,13 @@ def messy_sdist(order: list[str], *, uid: int, mtime: float, mode: int, gzip_nam
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         info = tarfile.TarInfo("demo-1.0")
-        info.type, info.mode, info.mtime, info.uid, info.uname = tarfile.DIRTYPE, 0o775, mtime, uid, "alice"
+        info.type, info.mode, info.mtime, info.uid, info.uname = (
+            tarfile.DIRTYPE,
+            0o775,
+            mtime,
+            uid,
+            "alice",
+        )
         tar.addfile(info)
         for name in order:
             info = tarfile.TarInfo(name)
@@ -62,7 +68,8 @@ def test_normalised_sdist_has_canonical_metadata_and_unchanged_content() -> None
         for member in members:
             assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
             assert member.mtime == SDE
-            assert "atime" not in member.pax_headers and "ctime" not in member.pax_headers
+            assert "atime" not in member.pax_headers
+            assert "ctime" not in member.pax_headers
             if member.isdir() or member.name.endswith("run"):
                 assert member.mode == 0o755
             else:

@@ -16,16 +16,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(tmp, 0o644)
+        Path(tmp).chmod(0o644)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def dump_json(data: Any) -> str:  # noqa: ANN401 - any JSON document
+def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:  # noqa: ANN401 - any JSON document
+def write_json_atomic(path: Path, data: Any) -> None:
     write_bytes_atomic(path, dump_json(data).encode("utf-8"))

@@ -105,15 +105,11 @@ def gunzip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes:
 def read_tar_gz(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Member]:
     """Read every member of a ``.tar.gz``, in archive order, checking each one."""
     raw = gunzip(data, limits)
-    try:
-        archive = tarfile.open(fileobj=io.BytesIO(raw), mode="r:")
-    except tarfile.TarError as exc:
-        raise ArchiveError(f"not a valid tar archive: {exc}") from exc
     members: list[Member] = []
     seen: dict[str, Member] = {}
     total = 0
-    with archive:
-        try:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as archive:
             for info in _iter_tar(archive, limits):
                 name = check_member_name(info.name)
                 if name in seen:
@@ -124,8 +120,8 @@ def read_tar_gz(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Member]:
                     raise ArchiveError(f"archive expands beyond {limits.max_total_size} bytes")
                 seen[name] = member
                 members.append(member)
-        except tarfile.TarError as exc:
-            raise ArchiveError(f"not a valid tar archive: {exc}") from exc
+    except tarfile.TarError as exc:
+        raise ArchiveError(f"not a valid tar archive: {exc}") from exc
     return members
 
 
@@ -204,9 +200,7 @@ def read_zip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> list[Member]:
     return members
 
 
-def _zip_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, seen: set[str], limits: Limits
-) -> Member:
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, seen: set[str], limits: Limits) -> Member:
     name = check_member_name(info.filename)
     if name in seen:
         raise ArchiveError(f"duplicate archive member {name!r}")

@@ -137,9 +137,7 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
             packages, lock_origin, new_lock = _locked_packages(options, project, system, uv, progress)
             progress("installing the build environment")
             installed = _install(packages, index, options, tmp, uv)
-        runner = BackendRunner(
-            venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde
-        )
+        runner = BackendRunner(venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde)
         progress(f"building the sdist with {system.backend}")
         sdist_raw = runner.build(project, "sdist", tmp / "raw", installed.versions)
         sdist_bytes = normalize_archive(sdist_raw, sde)
@@ -156,8 +154,10 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
                 f"but the sdist is {sdist_info.name} {sdist_info.version}"
             )
         outputs = {sdist_raw.name: sdist_bytes, wheel_raw.name: wheel_bytes}
-        record = _record(source, options, sde, origin, system.backend, lock_origin, installed,
-                         outputs, started)  # fmt: skip
+        record = _record(
+            source=source, options=options, sde=sde, origin=origin, backend=system.backend,
+            lock_origin=lock_origin, installed=installed, outputs=outputs, started=started,
+        )  # fmt: skip
         stem = sdist_raw.name.removesuffix(".tar.gz")
         record_name = f"{stem}.buildinfo.json"
         lock_target = _lock_target(options, stem, new_lock)
@@ -235,6 +235,7 @@ def _install(
 
 
 def _record(
+    *,
     source: Source,
     options: BuildOptions,
     sde: int,
@@ -263,9 +264,7 @@ def _record(
             build_backend=backend,
             lock_origin=lock_origin,
         ),
-        dependencies=tuple(
-            Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages
-        ),
+        dependencies=tuple(Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages),
         toolchain=Toolchain(
             python_implementation=interpreter.implementation,
             python_version=interpreter.version,

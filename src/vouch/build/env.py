@@ -59,9 +59,7 @@ def uv_environment() -> dict[str, str]:
     return env
 
 
-def hermetic_environment(
-    *, venv: Path, home: Path, tmp: Path, source_date_epoch: int
-) -> dict[str, str]:
+def hermetic_environment(*, venv: Path, home: Path, tmp: Path, source_date_epoch: int) -> dict[str, str]:
     """The complete environment of the backend: nothing from the user's environment but PATH's
     system directories (and git's), so no PIP_*/UV_* variable or user config leaks in."""
     path = [str(venv / "bin"), *_SYSTEM_PATH]
@@ -214,9 +212,7 @@ def create_venv(
 
 
 def _run_tool(command: list[str], env: Mapping[str, str]) -> None:
-    result = subprocess.run(
-        command, capture_output=True, text=True, check=False, env=dict(env), umask=UMASK
-    )
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(env), umask=UMASK)
     if result.returncode != 0:
         tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-4:])
         raise ToolError(f"{Path(command[0]).name} {command[1]} failed: {tail}")

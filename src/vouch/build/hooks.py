@@ -6,17 +6,19 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 import build as pypa_build
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from vouch.archive.safe import Member, MemberType
 from vouch.build.env import UMASK, hermetic_environment
+from vouch.build.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
 
 TAIL_LINES = 15
+Distribution = Literal["sdist", "wheel"]
 
 
 class BackendRunner:
@@ -25,9 +27,7 @@ class BackendRunner:
 
     def __init__(self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int) -> None:
         self.python = venv / "bin" / "python"
-        self.env = hermetic_environment(
-            venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch
-        )
+        self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
         self.output: list[str] = []
 
     def _run(
@@ -48,7 +48,7 @@ class BackendRunner:
         return "\n".join(self.output[-TAIL_LINES:])
 
     def build(
-        self, srcdir: Path, distribution: str, outdir: Path, installed: Mapping[str, str]
+        self, srcdir: Path, distribution: Distribution, outdir: Path, installed: Mapping[str, str]
     ) -> Path:
         """Build ``distribution`` (sdist or wheel) from ``srcdir``; return the backend's file."""
         try:
@@ -64,14 +64,13 @@ class BackendRunner:
             raise ProjectConfigError(f"cannot build the {distribution}: {exc}") from exc
 
     @staticmethod
-    def _check_requires(requires: set[str], distribution: str, installed: Mapping[str, str]) -> None:
-        env = dict(default_environment()) | {"extra": ""}
+    def _check_requires(requires: set[str], distribution: Distribution, installed: Mapping[str, str]) -> None:
         for text in sorted(requires):
             try:
                 requirement = Requirement(text)
             except InvalidRequirement as exc:
                 raise ProjectConfigError(f"the backend asked for an invalid requirement: {exc}") from exc
-            if requirement.marker is not None and not requirement.marker.evaluate(env):
+            if not applies(requirement):
                 continue
             version = installed.get(canonicalize_name(requirement.name))
             if version is None or not requirement.specifier.contains(version, prereleases=True):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 import subprocess
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -140,17 +139,20 @@ def render_lock(packages: Iterable[LockedPackage], python_version: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def applies(requirement: Requirement) -> bool:
+    """Whether ``requirement``'s marker holds for the build interpreter (no extras)."""
+    return requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+
+
 def check_lock(
     packages: Iterable[LockedPackage],
     requires: Iterable[Requirement],
-    environment: Mapping[str, str] | None = None,
     origin: str = "build lock",
 ) -> None:
     """Refuse a lock that does not pin a version satisfying every applicable requirement."""
-    env = dict(environment) if environment is not None else dict(default_environment())
     pinned = {p.name: p for p in packages}
     for requirement in requires:
-        if requirement.marker is not None and not requirement.marker.evaluate(env | {"extra": ""}):
+        if not applies(requirement):
             continue
         package = pinned.get(canonicalize_name(requirement.name))
         if package is None:
@@ -160,8 +162,7 @@ def check_lock(
             )
         if not requirement.specifier.contains(package.version, prereleases=True):
             raise LockMismatchError(
-                f"{origin} pins {package.name}=={package.version}, but the build requires "
-                f"{requirement}",
+                f"{origin} pins {package.name}=={package.version}, but the build requires {requirement}",
                 hint="update the lock to satisfy [build-system] requires",
             )
 

@@ -31,15 +31,20 @@ class Staging:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
 
+    @property
+    def _staging(self) -> Path:
+        if self._dir is None:
+            raise RuntimeError("Staging is used outside its with-block")
+        return self._dir
+
     def add(self, name: str, data: bytes) -> None:
-        assert self._dir is not None
         try:
-            write_bytes_atomic(self._dir / name, data)
+            write_bytes_atomic(self._staging / name, data)
         except OSError as exc:
             raise OutputError(f"cannot write {name} into {self.out}: {exc.strerror}") from exc
         self._files.append(name)
 
-    def add_json(self, name: str, document: Any) -> None:  # noqa: ANN401 - any JSON document
+    def add_json(self, name: str, document: Any) -> None:
         self.add(name, dump_json(document).encode("utf-8"))
 
     def add_external(self, path: Path, data: bytes) -> None:
@@ -47,10 +52,9 @@ class Staging:
         self._external.append((path, data))
 
     def commit(self) -> None:
-        assert self._dir is not None
         try:
             for name in self._files:
-                (self._dir / name).replace(self.out / name)
+                (self._staging / name).replace(self.out / name)
             for path, data in self._external:
                 write_bytes_atomic(path, data)
         except OSError as exc:

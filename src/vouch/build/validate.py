@@ -85,15 +85,7 @@ def check_wheel(filename: str, members: Sequence[Member]) -> DistInfo:
     if (info.name, info.version) != (name, version):
         raise ArchiveError(f"{filename}: METADATA says {info.name} {info.version}")
     record_name = f"{dist_info}/RECORD"
-    listed: dict[str, tuple[str, str]] = {}
-    try:
-        text = files[record_name].data.decode("utf-8")
-        for row in csv.reader(io.StringIO(text)):
-            if row:
-                path, digest, size = row
-                listed[path] = (digest, size)
-    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
-        raise ArchiveError(f"{filename}: RECORD cannot be parsed: {exc}") from exc
+    listed = _parse_record(filename, files[record_name].data)
     for member_name, member in files.items():
         if member_name == record_name:
             continue
@@ -106,3 +98,15 @@ def check_wheel(filename: str, members: Sequence[Member]) -> DistInfo:
     if missing:
         raise ArchiveError(f"{filename}: RECORD lists files the wheel lacks: {missing[:3]}")
     return info
+
+
+def _parse_record(filename: str, data: bytes) -> dict[str, tuple[str, str]]:
+    listed: dict[str, tuple[str, str]] = {}
+    try:
+        for row in csv.reader(io.StringIO(data.decode("utf-8"))):
+            if row:
+                path, digest, size = row
+                listed[path] = (digest, size)
+    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise ArchiveError(f"{filename}: RECORD cannot be parsed: {exc}") from exc
+    return listed

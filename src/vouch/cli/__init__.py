@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def report_error(error: VouchError, err: Console, *, as_json: bool) -> int:
     if as_json:
         document = {"ok": False, "error": {"type": type(error).__name__, "message": str(error)}}
-        print(json.dumps(document))  # noqa: T201 - the machine-readable result goes to stdout
+        print(json.dumps(document))
     if isinstance(error, BuildFailedError) and error.output_tail:
         tail = "\n".join(f"  | {line}" for line in error.output_tail.splitlines())
         err.print(tail, style="dim", markup=False)

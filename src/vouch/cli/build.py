@@ -13,7 +13,7 @@ from rich.text import Text
 from vouch.build.builder import BuildOptions, BuildResult, build
 
 
-def add_parser(subparsers: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
+def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
         help="build a reproducible sdist and wheel from a git revision",
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     for warning in result.warnings:
         err.print(Text.assemble(("warning: ", "yellow"), warning))
     if args.json:
-        print(json.dumps(result.record.to_statement(), indent=2))  # noqa: T201
+        print(json.dumps(result.record.to_statement(), indent=2))
     else:
         render(result, out)
     return 0
@@ -67,9 +67,11 @@ def render(result: BuildResult, out: Console) -> None:
     for artifact in result.artifacts:
         out.print(
             Text.assemble(
-                (artifact.sha256, "cyan"), "  ", (artifact.path.name, "bold"),
+                (artifact.sha256, "cyan"),
+                "  ",
+                (artifact.path.name, "bold"),
                 (f"  {artifact.size:,} bytes", "dim"),
-            )  # fmt: skip
+            )
         )
     out.print(
         f"SOURCE_DATE_EPOCH {settings.source_date_epoch} ({settings.source_date_epoch_origin}), "

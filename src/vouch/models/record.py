@@ -115,7 +115,12 @@ class BuildRecord:
                         "frontend": {
                             "name": settings.frontend,
                             "version": settings.frontend_version,
-                            "flags": ["sdist", "wheel-from-sdist", "isolated", "no-config-settings"],
+                            "flags": [
+                                "sdist",
+                                "wheel-from-sdist",
+                                "isolated",
+                                "no-config-settings",
+                            ],
                         },
                         "buildBackend": settings.build_backend,
                         "lockOrigin": settings.lock_origin,
@@ -159,7 +164,7 @@ class BuildRecord:
         }
 
     @classmethod
-    def from_statement(cls, data: Any) -> BuildRecord:  # noqa: ANN401 - parsed JSON
+    def from_statement(cls, data: Any) -> BuildRecord:
         """Parse a build record; refuse anything that is not one, naming the field."""
         try:
             return _parse(data)
@@ -187,7 +192,7 @@ def _digest(value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
-def _parse(data: Any) -> BuildRecord:  # noqa: ANN401
+def _parse(data: Any) -> BuildRecord:
     if data.get("_type") != STATEMENT_TYPE or data.get("predicateType") != PROVENANCE_TYPE:
         raise ValueError("_type or predicateType is not in-toto Statement v1 / SLSA Provenance v1")
     predicate = data["predicate"]

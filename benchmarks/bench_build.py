@@ -1,0 +1,575 @@
+"""Benchmark: ``vouch build`` against ``uv build`` and ``python -m build`` on Django's source tree.
+
+Run on demand (not a test)::
+
+    python benchmarks/bench_build.py --rounds 3
+    python benchmarks/bench_build.py --rounds 5 --json > results.json
+
+What it does:
+
+1. Downloads the newest Django 5.2.x sdist from PyPI (PEP 691 JSON simple API), checks its sha256
+   against the index, unpacks it (``filter="data"``) into a temporary git repository and commits
+   it with a fixed author, committer and date and no system or global git configuration.
+2. Gives every tool a warm-up build, so each one's download and build-environment cache is warm.
+   The vouch warm-up resolves a build lock and writes it into its output folder; the timed vouch
+   runs use it with ``--build-lock``, which is vouch's steady state (a committed lock).
+3. Times ``--rounds`` rounds; each round runs every tool once, in an order that rotates from round
+   to round. Between runs (untimed) the repository is ``git clean``-ed, since setuptools leaves
+   ``*.egg-info`` in the tree that uv and pypa/build build from.
+4. Runs vouch once more in-process through the library with a progress callback, to show how long
+   each phase takes, and wraps vouch's internal steps with timers for a finer breakdown.
+
+All three tools build the sdist first and the wheel from the unpacked sdist, with the same Python.
+By default every tool gets its own fresh cache folder in the benchmark's temporary directory
+(``VOUCH_CACHE_DIR``, ``UV_CACHE_DIR``, ``PIP_CACHE_DIR``); ``--user-caches`` uses the usual ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import build as pypa_build
+import httpx
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import Version
+from rich.console import Console
+from rich.table import Table
+from uv import find_uv_bin
+
+import vouch
+import vouch.build.builder as builder_module
+import vouch.build.env as env_module
+import vouch.build.source as source_module
+from vouch.build.builder import BuildOptions, build
+from vouch.build.hooks import BackendRunner
+
+SIMPLE_URL = "https://pypi.org/simple/django/"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SERIES = (5, 2)
+COMMIT_DATE = "2025-04-02T10:00:00+00:00"
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "Vouch Benchmark",
+    "GIT_AUTHOR_EMAIL": "bench@example.org",
+    "GIT_COMMITTER_NAME": "Vouch Benchmark",
+    "GIT_COMMITTER_EMAIL": "bench@example.org",
+    "GIT_AUTHOR_DATE": COMMIT_DATE,
+    "GIT_COMMITTER_DATE": COMMIT_DATE,
+}
+GOAL_UV_RATIO = 1.15
+TAIL_LINES = 20
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class BenchmarkError(Exception):
+    """A step of the benchmark failed; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- the Django source
+
+
+@dataclass(frozen=True)
+class Sdist:
+    version: str
+    filename: str
+    url: str
+    sha256: str
+
+
+def newest_django_sdist(client: httpx.Client) -> Sdist:
+    """The highest non-yanked, final Django 5.2.x ``.tar.gz`` the index lists."""
+    response = client.get(SIMPLE_URL, headers={"Accept": SIMPLE_JSON})
+    response.raise_for_status()
+    page: dict[str, Any] = response.json()
+    best: tuple[Version, Sdist] | None = None
+    for entry in page["files"]:
+        filename = str(entry["filename"])
+        if not filename.endswith(".tar.gz") or entry.get("yanked"):
+            continue
+        try:
+            _, version = parse_sdist_filename(filename)
+        except InvalidSdistFilename:
+            continue
+        if version.release[:2] != SERIES or version.is_prerelease or version.is_devrelease:
+            continue
+        sha256 = entry.get("hashes", {}).get("sha256")
+        if not sha256:
+            continue
+        url = str(response.url.join(str(entry["url"])))
+        if best is None or version > best[0]:
+            best = (version, Sdist(str(version), filename, url, str(sha256)))
+    if best is None:
+        raise BenchmarkError(f"no Django {SERIES[0]}.{SERIES[1]}.x sdist on {SIMPLE_URL}")
+    return best[1]
+
+
+def download(client: httpx.Client, sdist: Sdist, dest: Path) -> Path:
+    """Download ``sdist`` into ``dest``; refuse it unless its sha256 matches the index's."""
+    target = dest / sdist.filename
+    digest = hashlib.sha256()
+    with client.stream("GET", sdist.url) as response, target.open("wb") as stream:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            digest.update(chunk)
+            stream.write(chunk)
+    if digest.hexdigest() != sdist.sha256:
+        raise BenchmarkError(
+            f"{sdist.filename}: sha256 {digest.hexdigest()} but the index says {sdist.sha256}"
+        )
+    return target
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=repo, env=os.environ | GIT_ENV,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise BenchmarkError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def make_repository(archive: Path, dest: Path) -> Path:
+    """Unpack the sdist under ``dest`` and commit its tree; return the repository."""
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(dest, filter="data")
+    tops = [path for path in dest.iterdir() if path.is_dir()]
+    if len(tops) != 1:
+        raise BenchmarkError(f"{archive.name} does not hold exactly one top-level directory")
+    repo = tops[0]
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "-m", f"{archive.name}")
+    return repo
+
+
+# --------------------------------------------------------------------------- the tools
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    does: str
+    command: Callable[[Path, Path], list[str]]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    tool: str
+    round: int
+    seconds: float
+    artifacts: dict[str, str]
+
+
+def run_tool(tool: Tool, repo: Path, out: Path) -> tuple[float, dict[str, str]]:
+    """Run one build; return its wall time and the sha256 of each sdist or wheel it wrote."""
+    git(repo, "clean", "-fdxq")  # setuptools leaves Django.egg-info in the tree it builds from
+    if out.exists():
+        shutil.rmtree(out)
+    command = tool.command(repo, out)
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, env=os.environ | dict(tool.env), capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-TAIL_LINES:])
+        raise BenchmarkError(f"{tool.name} failed ({' '.join(command)}):\n{tail}")
+    artifacts = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(out.iterdir())
+        if path.name.endswith((".tar.gz", ".whl"))
+    }
+    if sorted(name.endswith(".whl") for name in artifacts) != [False, True]:
+        raise BenchmarkError(f"{tool.name} wrote {sorted(artifacts)}, not one sdist and one wheel")
+    return seconds, artifacts
+
+
+def vouch_command() -> list[str]:
+    script = shutil.which("vouch")
+    return [script] if script is not None else [sys.executable, "-m", "vouch"]
+
+
+def make_tools(cache: Path | None, lock: Path | None) -> list[Tool]:
+    """The three tools; ``cache`` gives each its own cache folder, ``lock`` is vouch's lock."""
+    uv = find_uv_bin()
+
+    def vouch_cmd(repo: Path, out: Path) -> list[str]:
+        extra = ["--build-lock", str(lock)] if lock is not None else []
+        return [*vouch_command(), "build", str(repo), "--out", str(out), *extra]
+
+    def uv_cmd(repo: Path, out: Path) -> list[str]:
+        # No --sdist/--wheel: with both flags uv builds both from the tree; without, it builds
+        # the sdist and then the wheel from it, as vouch and pypa/build do.
+        return [uv, "build", "--quiet", "--python", sys.executable, "--out-dir", str(out),
+                "--no-create-gitignore", str(repo)]  # fmt: skip
+
+    def build_cmd(repo: Path, out: Path) -> list[str]:
+        return [sys.executable, "-m", "build", "--outdir", str(out), str(repo)]
+
+    def env(name: str, sub: str) -> dict[str, str]:
+        return {} if cache is None else {name: str(cache / sub)}
+
+    return [
+        Tool(
+            "vouch",
+            "sdist, then wheel from the normalised sdist; locked uv venv, hermetic env, "
+            "normalise + validate + build record" + (" (--build-lock)" if lock else " (resolves)"),
+            vouch_cmd,
+            env("VOUCH_CACHE_DIR", "vouch"),
+        ),
+        Tool(
+            "uv build",
+            "sdist, then wheel from the sdist; uv-resolved isolated env (uv cache)",
+            uv_cmd,
+            env("UV_CACHE_DIR", "uv"),
+        ),
+        Tool(
+            "python -m build",
+            f"sdist, then wheel from the sdist; venv + pip isolation (build {pypa_build.__version__})",
+            build_cmd,
+            env("PIP_CACHE_DIR", "pip"),
+        ),
+    ]
+
+
+def find_lock(out: Path) -> Path:
+    locks = sorted(out.glob("*.build-requirements.lock"))
+    if len(locks) != 1:
+        raise BenchmarkError(f"the vouch warm-up wrote {len(locks)} build locks into {out}")
+    return locks[0]
+
+
+# --------------------------------------------------------------------------- profiling vouch
+
+
+@dataclass
+class Span:
+    label: str
+    seconds: float = 0.0
+    calls: int = 0
+
+
+class Profiler:
+    """Wall time of wrapped calls, labelled by their nesting (``outer > inner``)."""
+
+    def __init__(self) -> None:
+        self.spans: dict[str, Span] = {}
+        self._stack: list[str] = []
+
+    @contextlib.contextmanager
+    def span(self, name: str) -> Iterator[None]:
+        label = " > ".join([*self._stack[-1:], name])
+        self._stack.append(name)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._stack.pop()
+            entry = self.spans.setdefault(label, Span(label))
+            entry.seconds += time.perf_counter() - started
+            entry.calls += 1
+
+    def wrap(self, name: str, func: Callable[P, R]) -> Callable[P, R]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with self.span(name):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def _patch(stack: contextlib.ExitStack, owner: object, name: str, value: object) -> None:
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    stack.callback(setattr, owner, name, original)
+
+
+@contextlib.contextmanager
+def instrumented(profiler: Profiler) -> Iterator[None]:
+    """Time vouch's internal steps by replacing the names its modules call with timed wrappers."""
+    steps = (
+        "open_source", "export_tree", "read_build_system", "parse_lock", "check_lock",
+        "resolve_lock", "fetch_wheels", "create_venv", "normalize_archive", "read_tar_gz",
+        "check_sdist", "extract_sdist", "read_zip", "check_wheel",
+    )  # fmt: skip
+    original_run_tool = env_module._run_tool
+    original_hook = BackendRunner._run
+    original_backend_build = BackendRunner.build
+
+    def run_tool(command: list[str], env: Mapping[str, str]) -> None:
+        with profiler.span(" ".join([Path(command[0]).name, *command[1:3]]).replace(" --quiet", "")):
+            original_run_tool(command, env)
+
+    def hook(
+        runner: BackendRunner, cmd: Sequence[str], cwd: str | None = None,
+        extra_environ: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        with profiler.span(f"hook {cmd[2]}" if len(cmd) > 2 else "hook"):
+            original_hook(runner, cmd, cwd, extra_environ)
+
+    def backend_build(
+        runner: BackendRunner, srcdir: Path, distribution: str, outdir: Path,
+        installed: Mapping[str, str],
+    ) -> Path:  # fmt: skip
+        with profiler.span(f"backend {distribution}"):
+            return original_backend_build(runner, srcdir, distribution, outdir, installed)
+
+    with contextlib.ExitStack() as stack:
+        for name in steps:
+            _patch(stack, builder_module, name, profiler.wrap(name, getattr(builder_module, name)))
+        _patch(stack, source_module, "set_mtimes", profiler.wrap("set_mtimes", source_module.set_mtimes))
+        _patch(stack, env_module, "_run_tool", run_tool)
+        _patch(stack, BackendRunner, "_run", hook)
+        _patch(stack, BackendRunner, "build", backend_build)
+        yield
+
+
+@dataclass
+class Profile:
+    total: float
+    phases: list[tuple[str, float]]
+    steps: list[Span]
+
+
+def profile_vouch(repo: Path, out: Path, lock: Path, cache: Path | None) -> Profile:
+    """Build once in-process; time each progress phase and each wrapped internal step."""
+    marks: list[tuple[str, float]] = []
+
+    def progress(message: str) -> None:
+        marks.append((message, time.perf_counter()))
+
+    profiler = Profiler()
+    options = BuildOptions(source=repo, out=out, build_lock=lock)
+    if cache is not None:
+        options = BuildOptions(source=repo, out=out, build_lock=lock, cache_dir=cache / "vouch")
+    started = time.perf_counter()
+    with instrumented(profiler):
+        build(options, progress)
+    finished = time.perf_counter()
+    bounds = [*(t for _, t in marks[1:]), finished]
+    phases = [(message, end - start) for (message, start), end in zip(marks, bounds, strict=True)]
+    if marks and marks[0][1] - started > 0.0005:
+        phases.insert(0, ("(before the first phase)", marks[0][1] - started))
+    return Profile(finished - started, phases, list(profiler.spans.values()))
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def command_output(command: Sequence[str]) -> str:
+    result = subprocess.run(list(command), capture_output=True, text=True, check=False)
+    return (result.stdout + result.stderr).strip()
+
+
+def machine() -> dict[str, str]:
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "platform": platform.platform(),
+        "cpus": str(os.cpu_count()),
+        "python": command_output([sys.executable, "--version"]),
+        "uv": command_output([find_uv_bin(), "--version"]),
+        "build": pypa_build.__version__,
+        "pip": command_output([sys.executable, "-m", "pip", "--version"]).split(" from ")[0],
+        "vouch": vouch.__version__,
+        "git": command_output(["git", "--version"]),
+    }
+
+
+def summarize(runs: list[Run], tools: list[Tool]) -> dict[str, Any]:
+    medians = {
+        tool.name: statistics.median(r.seconds for r in runs if r.tool == tool.name)
+        for tool in tools
+    }
+    vouch_median = medians["vouch"]
+    ratio_uv = vouch_median / medians["uv build"]
+    ratio_build = vouch_median / medians["python -m build"]
+    vouch_hashes = {json.dumps(r.artifacts, sort_keys=True) for r in runs if r.tool == "vouch"}
+    return {
+        "medians": medians,
+        "ratio_vouch_uv": ratio_uv,
+        "ratio_vouch_build": ratio_build,
+        "goal_uv": f"vouch <= {GOAL_UV_RATIO}x uv build",
+        "goal_uv_met": ratio_uv <= GOAL_UV_RATIO,
+        "goal_build": "vouch < python -m build",
+        "goal_build_met": ratio_build < 1.0,
+        "vouch_outputs_identical_across_rounds": len(vouch_hashes) == 1,
+    }
+
+
+def render(console: Console, report: dict[str, Any], tools: list[Tool], profile: Profile) -> None:
+    info = report["machine"]
+    console.print(
+        f"[bold]Django {report['django']['version']}[/] ({report['django']['filename']}), "
+        f"{report['rounds']} rounds, {info['cpus']} CPUs, {info['python']}, {info['uv']}, "
+        f"build {info['build']}, {info['pip']}, vouch {info['vouch']}"
+    )
+    what = Table(title="What each tool does", title_justify="left")
+    what.add_column("tool")
+    what.add_column("does")
+    for tool in tools:
+        what.add_row(tool.name, tool.does)
+    console.print(what)
+
+    summary = report["summary"]
+    timings = Table(title="Wall time (s), sdist + wheel", title_justify="left")
+    timings.add_column("tool")
+    for index in range(report["rounds"]):
+        timings.add_column(f"round {index + 1}", justify="right")
+    timings.add_column("median", justify="right", style="bold")
+    for tool in tools:
+        cells = [f"{r['seconds']:.2f}" for r in report["runs"] if r["tool"] == tool.name]
+        timings.add_row(tool.name, *cells, f"{summary['medians'][tool.name]:.2f}")
+    console.print(timings)
+
+    def verdict(met: bool) -> str:
+        return "[green]met[/]" if met else "[red]missed[/]"
+
+    ratios = Table(title="Ratios (median / median)", title_justify="left")
+    ratios.add_column("ratio")
+    ratios.add_column("value", justify="right")
+    ratios.add_column("goal")
+    ratios.add_column("")
+    ratios.add_row("vouch / uv build", f"{summary['ratio_vouch_uv']:.2f}x",
+                   f"<= {GOAL_UV_RATIO}x", verdict(summary["goal_uv_met"]))  # fmt: skip
+    ratios.add_row("vouch / python -m build", f"{summary['ratio_vouch_build']:.2f}x",
+                   "< 1.00x", verdict(summary["goal_build_met"]))  # fmt: skip
+    console.print(ratios)
+    same = summary["vouch_outputs_identical_across_rounds"]
+    console.print(f"vouch's sdist and wheel identical in every round: {'yes' if same else 'NO'}")
+
+    phases = Table(title=f"vouch phases, in-process (total {profile.total:.2f}s)",
+                   title_justify="left")  # fmt: skip
+    phases.add_column("phase")
+    phases.add_column("s", justify="right")
+    phases.add_column("share", justify="right")
+    for message, seconds in profile.phases:
+        phases.add_row(message, f"{seconds:.2f}", f"{seconds / profile.total:.0%}")
+    console.print(phases)
+
+    steps = Table(title="vouch internal steps (nested steps are part of their parent)",
+                  title_justify="left")  # fmt: skip
+    steps.add_column("step")
+    steps.add_column("calls", justify="right")
+    steps.add_column("s", justify="right")
+    steps.add_column("share", justify="right")
+    for span in profile.steps:
+        steps.add_row(span.label, str(span.calls), f"{span.seconds:.3f}",
+                      f"{span.seconds / profile.total:.0%}")  # fmt: skip
+    console.print(steps)
+    cli_overhead = summary["medians"]["vouch"] - profile.total
+    console.print(
+        f"median CLI run minus in-process build: {cli_overhead:+.2f}s "
+        "(interpreter start-up and imports, plus run-to-run noise)"
+    )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default: 3)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--user-caches", action="store_true",
+                        help="use the usual cache folders instead of fresh ones")  # fmt: skip
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary directory and print where it is")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def benchmark(args: argparse.Namespace, work: Path, log: Console) -> None:
+    cache = None if args.user_caches else work / "cache"
+    with httpx.Client(follow_redirects=True, timeout=120.0) as client:
+        sdist = newest_django_sdist(client)
+        log.print(f"downloading {sdist.filename}")
+        archive = download(client, sdist, work)
+    repo = make_repository(archive, work / "repo")
+    log.print(f"git repository at {repo} ({git(repo, 'rev-parse', 'HEAD')[:12]})")
+
+    warm_tools = make_tools(cache, lock=None)
+    log.print("warm-up: vouch (resolves and writes the build lock)")
+    run_tool(warm_tools[0], repo, work / "warm" / "vouch")
+    lock = find_lock(work / "warm" / "vouch")
+    tools = make_tools(cache, lock)
+    for tool in tools:  # vouch again with the lock, so the timed runs meet a warm cache
+        log.print(f"warm-up: {tool.name}")
+        run_tool(tool, repo, work / "warm" / tool.name.replace(" ", "-"))
+
+    runs: list[Run] = []
+    for index in range(args.rounds):
+        shift = index % len(tools)
+        for tool in tools[shift:] + tools[:shift]:
+            seconds, artifacts = run_tool(tool, repo, work / "out" / tool.name.replace(" ", "-"))
+            log.print(f"round {index + 1}: {tool.name} {seconds:.2f}s")
+            runs.append(Run(tool.name, index + 1, seconds, artifacts))
+    runs.sort(key=lambda r: ([t.name for t in tools].index(r.tool), r.round))
+
+    log.print("profiling vouch in-process")
+    git(repo, "clean", "-fdxq")
+    profile = profile_vouch(repo, work / "profile", lock, cache)
+
+    report: dict[str, Any] = {
+        "command": " ".join(["python", "benchmarks/bench_build.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "django": asdict(sdist),
+        "rounds": args.rounds,
+        "caches": "fresh per benchmark" if cache is not None else "the user's",
+        "tools": {tool.name: {"does": tool.does, "command": tool.command(Path("REPO"), Path("OUT"))}
+                  for tool in tools},  # fmt: skip
+        "runs": [asdict(run) for run in runs],
+        "summary": summarize(runs, tools),
+        "vouch_profile": {
+            "total": profile.total,
+            "phases": [{"phase": m, "seconds": s} for m, s in profile.phases],
+            "steps": [asdict(span) for span in profile.steps],
+        },
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        render(Console(highlight=False), report, tools, profile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = Console(stderr=True, highlight=False)
+    work = Path(tempfile.mkdtemp(prefix="vouch-bench-"))
+    try:
+        benchmark(args, work, log)
+    except (BenchmarkError, httpx.HTTPError) as error:
+        log.print(f"[bold red]benchmark failed:[/] {error}")
+        return 1
+    finally:
+        if args.keep:
+            log.print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
