@@ -62,6 +62,7 @@ def test_normalised_sdist_has_canonical_metadata_and_unchanged_content() -> None
     data = normalize_sdist(messy, SDE)
     assert data[4:8] == b"\0\0\0\0"  # gzip MTIME
     assert not data[3] & 0x08  # no FNAME flag
+    assert data[9] == 255  # OS "unknown", whatever platform normalised it
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         members = tar.getmembers()
         assert [m.name for m in members] == sorted(m.name for m in members)

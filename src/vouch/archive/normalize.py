@@ -9,7 +9,8 @@ sdist (.tar.gz), PAX format:
   members sorted by name; mtime clamped to SOURCE_DATE_EPOCH (integer seconds); uid/gid 0 and
   empty owner names; files 0644, or 0755 when any executable bit is set; directories 0755;
   symlinks 0777; hard links materialised as regular files; no PAX records but those tarfile needs
-  for long or non-ASCII names; gzip level 9 with mtime 0, no file name, OS byte 255.
+  for long or non-ASCII names; gzip level 9 with mtime 0, no file name, OS byte 255 (on every
+  platform: zlib's own header would say 3 on Linux and 19 on macOS).
 wheel (.whl, zip):
   members sorted by name, with the ``.dist-info`` directory after everything else and its RECORD
   last; date_time clamped to SOURCE_DATE_EPOCH (and to 1980, zip's epoch); external_attr from the
@@ -68,7 +69,16 @@ def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAUL
                 info.type = tarfile.REGTYPE
                 info.size = len(member.data)
                 out.addfile(info, io.BytesIO(member.data))
-    return gzip.compress(raw.getvalue(), compresslevel=GZIP_LEVEL, mtime=0)
+    return gzip_canonical(raw.getvalue())
+
+
+def gzip_canonical(data: bytes) -> bytes:
+    """gzip with a fixed header: no name, mtime 0, OS 255 ("unknown"). Not ``gzip.compress``,
+    which for mtime 0 lets zlib write the header, whose OS byte depends on the platform."""
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as stream:
+        stream.write(data)
+    return out.getvalue()
 
 
 def zip_order_key(name: str) -> tuple[int, int, str]:

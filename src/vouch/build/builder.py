@@ -28,11 +28,10 @@ from vouch.build.env import (
     PYTHONHASHSEED,
     TZ,
     UMASK,
-    InstalledPackage,
+    Installed,
     Interpreter,
-    create_venv,
-    fetch_wheels,
     find_uv,
+    install_locked,
     zlib_version,
 )
 from vouch.build.hooks import BackendRunner, extract_sdist
@@ -82,6 +81,8 @@ class BuildOptions:
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
     interpreter: Interpreter = field(default_factory=Interpreter.current)
+    locked: tuple[LockedPackage, ...] | None = None  # exact packages, e.g. from a build record
+    locked_origin: str = "build record"
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
         with index:
             packages, lock_origin, new_lock = _locked_packages(options, project, system, uv, progress)
             progress("installing the build environment")
-            installed = _install(packages, index, options, tmp, uv)
+            installed = install_locked(
+                packages, index, options.interpreter, tmp / "venv", uv=uv, cache_dir=options.cache_dir
+            )
         runner = BackendRunner(venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde)
         progress(f"building the sdist with {system.backend}")
         sdist_raw = runner.build(project, "sdist", tmp / "raw", installed.versions)
@@ -176,20 +179,14 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
     return BuildResult(record, options.out / record_name, artifacts, lock_target, tuple(warnings))
 
 
-@dataclass(frozen=True)
-class _Installed:
-    packages: tuple[InstalledPackage, ...]
-
-    @property
-    def versions(self) -> dict[str, str]:
-        return {p.name: p.version for p in self.packages}
-
-
 def _locked_packages(
     options: BuildOptions, project: Path, system: BuildSystem, uv: str, progress: Progress
 ) -> tuple[list[LockedPackage], str, str | None]:
     requires = [str(r) for r in system.requires]
-    if options.build_lock is not None and options.build_lock.is_file():
+    if options.locked is not None:
+        packages = list(options.locked)
+        origin = options.locked_origin
+    elif options.build_lock is not None and options.build_lock.is_file():
         origin = str(options.build_lock)
         packages = parse_lock(options.build_lock.read_text(encoding="utf-8"), origin)
     elif options.build_lock is None and (project / LOCK_FILENAME).is_file():
@@ -219,21 +216,6 @@ def _lock_target(options: BuildOptions, stem: str, new_lock: str | None) -> Path
     return options.out / f"{stem}.{LOCK_FILENAME}"
 
 
-def _install(
-    packages: list[LockedPackage], index: SimpleIndex, options: BuildOptions, tmp: Path, uv: str
-) -> _Installed:
-    wanted = [(p.name, p.version, p.hashes) for p in packages]
-    chosen = fetch_wheels(wanted, index, options.interpreter.tags)
-    create_venv(
-        tmp / "venv",
-        options.interpreter,
-        [path for _, path in chosen],
-        uv=uv,
-        cache_dir=options.cache_dir / "uv",
-    )
-    return _Installed(tuple(package for package, _ in chosen))
-
-
 def _record(
     *,
     source: Source,
@@ -242,7 +224,7 @@ def _record(
     origin: str,
     backend: str,
     lock_origin: str,
-    installed: _Installed,
+    installed: Installed,
     outputs: dict[str, bytes],
     started: str,
 ) -> BuildRecord:

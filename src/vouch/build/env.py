@@ -8,6 +8,7 @@ So the build record can name the exact file (and sha256) of every package the ba
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,8 +17,10 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.tags import Tag, sys_tags
+import packaging
+from packaging.tags import Tag, parse_tag, sys_tags
 from packaging.utils import (
     InvalidWheelFilename,
     NormalizedName,
@@ -25,7 +28,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from vouch.errors import LockMismatchError, ToolError
+if TYPE_CHECKING:
+    from vouch.build.lock import LockedPackage
+from vouch.errors import LockMismatchError, ToolError, UsageError
 from vouch.index.simple import IndexFile, SimpleIndex
 
 UMASK = 0o022
@@ -59,19 +64,20 @@ def uv_environment() -> dict[str, str]:
     return env
 
 
-def hermetic_environment(*, venv: Path, home: Path, tmp: Path, source_date_epoch: int) -> dict[str, str]:
+def hermetic_environment(
+    *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None
+) -> dict[str, str]:
     """The complete environment of the backend: nothing from the user's environment but PATH's
     system directories (and git's), so no PIP_*/UV_* variable or user config leaks in."""
     path = [str(venv / "bin"), *_SYSTEM_PATH]
     git = shutil.which("git")
     if git is not None and str(Path(git).parent) not in path:
         path.append(str(Path(git).parent))
-    return {
+    env = {
         "PATH": os.pathsep.join(path),
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "VIRTUAL_ENV": str(venv),
-        "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "TZ": TZ,
         "LC_ALL": LOCALE,
         "LANG": LOCALE,
@@ -81,6 +87,9 @@ def hermetic_environment(*, venv: Path, home: Path, tmp: Path, source_date_epoch
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
     }
+    if source_date_epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
+    return env
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,35 @@ class Interpreter:
     @property
     def minor(self) -> str:
         return ".".join(self.version.split(".")[:2])
+
+    @classmethod
+    def from_executable(cls, executable: str) -> Interpreter:
+        """Ask another interpreter for its version and wheel tags (with our ``packaging``)."""
+        found = shutil.which(executable)
+        if found is None:
+            raise UsageError(f"--python {executable}: no such interpreter")
+        script = (
+            "import json, sys; from packaging.tags import sys_tags; "
+            "print(json.dumps([sys.implementation.name, '%d.%d.%d' % sys.version_info[:3], "
+            "[str(t) for t in sys_tags()]]))"
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(Path(packaging.__file__).parent.parent),
+        }
+        result = subprocess.run(
+            [found, "-s", "-c", script], capture_output=True, text=True, check=False, env=env
+        )
+        try:
+            implementation, version, tags = json.loads(result.stdout)
+        except ValueError:
+            raise UsageError(f"--python {executable}: not a working Python interpreter") from None
+        return cls(
+            executable=found,
+            implementation=implementation,
+            version=version,
+            tags=tuple(tag for text in tags for tag in parse_tag(text)),
+        )
 
     @classmethod
     def current(cls) -> Interpreter:
@@ -220,3 +258,30 @@ def _run_tool(command: list[str], env: Mapping[str, str]) -> None:
 
 def zlib_version() -> str:
     return zlib.ZLIB_RUNTIME_VERSION
+
+
+@dataclass(frozen=True)
+class Installed:
+    """The packages of a build environment, by the exact files installed."""
+
+    python: Path
+    packages: tuple[InstalledPackage, ...]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {p.name: p.version for p in self.packages}
+
+
+def install_locked(
+    packages: Iterable[LockedPackage],
+    index: SimpleIndex,
+    interpreter: Interpreter,
+    venv: Path,
+    *,
+    uv: str,
+    cache_dir: Path,
+) -> Installed:
+    """Fetch the locked wheels (cache first) and install exactly them into a new venv."""
+    chosen = fetch_wheels([(p.name, p.version, p.hashes) for p in packages], index, interpreter.tags)
+    python = create_venv(venv, interpreter, [path for _, path in chosen], uv=uv, cache_dir=cache_dir / "uv")
+    return Installed(python, tuple(package for package, _ in chosen))

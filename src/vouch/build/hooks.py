@@ -25,7 +25,7 @@ class BackendRunner:
     """Calls backend hooks in ``venv`` with the hermetic environment and umask 022, keeping the
     backend's output so that a failure can show its last lines."""
 
-    def __init__(self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int) -> None:
+    def __init__(self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None) -> None:
         self.python = venv / "bin" / "python"
         self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
         self.output: list[str] = []

@@ -168,7 +168,13 @@ def check_lock(
 
 
 def resolve_lock(
-    requirements: Iterable[str], *, uv: str, python: str, index_url: str, cache_dir: Path
+    requirements: Iterable[str],
+    *,
+    uv: str,
+    python: str,
+    index_url: str,
+    cache_dir: Path,
+    exclude_newer: str | None = None,
 ) -> list[LockedPackage]:
     """Resolve ``requirements`` with uv into pinned packages with every file's sha256."""
     requirements = list(requirements)
@@ -178,6 +184,7 @@ def resolve_lock(
         uv, "pip", "compile", "-", "--generate-hashes", "--no-header", "--no-annotate",
         "--quiet", "--no-config", "--python", python, "--index-url", index_url,
         "--cache-dir", str(cache_dir),
+        *(["--exclude-newer", exclude_newer] if exclude_newer else []),
     ]  # fmt: skip
     result = subprocess.run(
         command,

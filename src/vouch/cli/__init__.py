@@ -15,9 +15,11 @@ from rich.text import Text
 
 from vouch import __version__
 from vouch.cli import build as build_command
+from vouch.cli import diff as diff_command
+from vouch.cli import rebuild as rebuild_command
 from vouch.errors import BuildFailedError, VouchError
 
-COMMANDS = (build_command,)
+COMMANDS = (build_command, rebuild_command, diff_command)
 
 
 def make_parser() -> argparse.ArgumentParser:

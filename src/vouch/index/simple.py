@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ class IndexFile:
     url: str
     sha256: str
     yanked: bool = False
+    upload_time: str | None = None
 
 
 class SimpleIndex:
@@ -119,6 +119,7 @@ def _index_file(entry: dict[str, Any], base: httpx.URL) -> IndexFile:
         url=str(base.join(str(entry["url"]))),
         sha256=str(hashes.get("sha256", "")).lower(),
         yanked=bool(entry.get("yanked", False)),
+        upload_time=str(entry["upload-time"]) if entry.get("upload-time") else None,
     )
 
 
@@ -127,11 +128,4 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
-
-
-def bytes_sha256(chunks: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
     return digest.hexdigest()

@@ -1,0 +1,555 @@
+"""Streaming, bounded listings of sdists (.tar.gz), zips (wheels) and directories, for the differ.
+
+Each reader turns one side of a comparison into a :class:`Listing`: every member's metadata in
+archive order (an :class:`Entry`), plus the container's own header fields. Nothing is extracted and
+no member is ever held whole in memory to hash it: contents are hashed in chunks as they stream by.
+
+- **tar.gz**: the gzip header is parsed by hand (RFC 1952), then the tar is read once, front to
+  back (``tarfile`` stream mode over our own gzip reader, which counts, hashes and caps what it
+  inflates). Member contents are hashed on the way; a second pass fetches the few small text
+  members the differ wants to show as a unified diff.
+- **zip**: the central directory is read with ``zipfile``; local headers are parsed to find each
+  member's compressed bytes, so that two members with the same CRC, sizes and compressed bytes are
+  known identical without inflating them. Only members that differ are inflated, in chunks.
+- **directory**: a walk with ``lstat`` (links are never followed), files hashed in chunks.
+
+Hostile input raises :class:`~vouch.errors.ArchiveError` naming the archive and the member: the
+checks of :mod:`vouch.archive.safe` (names, links, duplicates, devices, encryption, size limits),
+plus a per-member compression-ratio cap, members that hold more or fewer bytes than declared,
+overlapping zip members, corrupt or truncated streams and names that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import lzma
+import os
+import stat
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO, ClassVar, Self, cast
+
+from vouch.archive.safe import Limits, MemberType, _check_link_target, check_member_name
+from vouch.errors import ArchiveError, CheckError
+
+CHUNK = 1 << 20
+TEXT_CAP = 1 << 20  # members larger than this are compared by size and sha256 only, never diffed
+MAX_RATIO = 500  # inflated/compressed, for members over RATIO_FLOOR bytes: beyond it, a zip bomb
+RATIO_FLOOR = 1 << 20
+_FEXTRA, FNAME, _FCOMMENT, _FHCRC = 4, 8, 16, 2
+_PAX_TIMES = ("atime", "ctime")
+_PAX_KNOWN = {"path", "linkpath", "size", "mtime", "uid", "gid", "uname", "gname", *_PAX_TIMES}
+_ZIP_HEADER_FIELDS = ("create_system", "create_version", "extract_version", "flag_bits", "internal_attr")
+_ZIP_METHODS = {0: "stored", 8: "deflated", 12: "bzip2", 14: "lzma"}
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, NotImplementedError,
+                    RuntimeError, ValueError)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Digest:
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: int
+    gid: int
+    uname: str = ""
+    gname: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One member's metadata. ``times`` holds secondary timestamps (PAX atime/ctime, zip extra
+    fields); ``encoding`` holds how the container encodes the member (zip header fields, other PAX
+    records), which changes no byte of the content."""
+
+    name: str
+    type: MemberType
+    mode: int
+    mtime: float | str
+    owner: Owner | None = None
+    linkname: str = ""
+    size: int = 0
+    digest: Digest | None = None
+    times: Mapping[str, Any] = field(default_factory=dict)
+    encoding: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContentComparison:
+    """Whether two members' contents are equal; ``recoding`` says how their encoding differs."""
+
+    equal: bool
+    a: Digest | None = None
+    b: Digest | None = None
+    recoding: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GzipHeader:
+    mtime: int
+    flags: int
+    xfl: int
+    os: int
+    filename: str | None
+    comment: str | None
+    extra: str
+    size: int  # bytes the header occupies
+
+
+class Listing:
+    """One side of a comparison: its members in archive order and its container's header."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, label: str, entries: list[Entry]) -> None:
+        self.label = label
+        self.entries = entries
+        self.by_name = {entry.name: entry for entry in entries}
+
+    def compare_content(self, other: Listing, name: str) -> ContentComparison:
+        a, b = self.by_name[name].digest, other.by_name[name].digest
+        return ContentComparison(a == b, a, b)
+
+    def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release open files (zips keep theirs open while they are compared)."""
+
+
+def refuse(label: str, message: str) -> ArchiveError:
+    return ArchiveError(f"{label}: {message}")
+
+
+def checked_name(label: str, name: str) -> str:
+    """``name`` for reporting, refused unless it is UTF-8 and stays inside the archive root."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        raise refuse(label, f"member name {raw!r} is not valid UTF-8") from None
+    try:
+        return check_member_name(name)
+    except ArchiveError as exc:
+        raise refuse(label, str(exc)) from None
+
+
+def checked_link(label: str, name: str, target: str) -> str:
+    """``target`` for reporting, refused if it is absolute or leads out of the archive."""
+    try:
+        _check_link_target(name, target)
+    except ArchiveError as exc:
+        raise refuse(label, str(exc)) from None
+    return printable(target)
+
+
+def printable(text: str) -> str:
+    """A string that may hold undecodable bytes (as surrogates), safe to print and to JSON."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def read_gzip_header(stream: IO[bytes], label: str) -> GzipHeader:
+    """Parse a gzip member header (RFC 1952, 2.3): magic, CM, FLG, MTIME, XFL, OS, then the
+    optional FEXTRA, FNAME, FCOMMENT and FHCRC fields that FLG announces."""
+    fixed = stream.read(10)
+    if len(fixed) < 10 or fixed[:2] != b"\x1f\x8b":
+        raise refuse(label, "not a gzip file")
+    if fixed[2] != 8 or fixed[3] & 0xE0:
+        raise refuse(label, "gzip header with an unknown method or reserved flags")
+    flags, (mtime,), xfl, os_byte = fixed[3], struct.unpack("<I", fixed[4:8]), fixed[8], fixed[9]
+    size, extra = 10, b""
+    if flags & _FEXTRA:
+        (length,) = struct.unpack("<H", stream.read(2).ljust(2, b"\0"))
+        extra = stream.read(length)
+        size += 2 + length
+    texts: list[str | None] = []
+    for flag in (FNAME, _FCOMMENT):
+        text = None
+        if flags & flag:
+            raw = bytearray()
+            while (byte := stream.read(1)) not in (b"\0", b""):
+                raw += byte
+                if len(raw) > 65536:
+                    raise refuse(label, "gzip header with a file name or comment over 64 KiB")
+            text, size = raw.decode("latin-1"), size + len(raw) + 1
+        texts.append(text)
+    size += 2 if flags & _FHCRC else 0
+    return GzipHeader(mtime, flags, xfl, os_byte, texts[0], texts[1], extra.hex(), size)
+
+
+class _Inflated:
+    """The tar stream inflated from a ``.tar.gz``: counted, capped and hashed as ``tarfile`` reads it;
+    the compressed bytes past the gzip header (the deflate body) are hashed as GzipFile reads them."""
+
+    def __init__(self, raw: BinaryIO, header_size: int, label: str, limit: int) -> None:
+        self._raw, self._skip, self.body_sha256 = raw, header_size, hashlib.sha256()
+        self._gzip = gzip.GzipFile(fileobj=cast("IO[bytes]", _Reader(self._read_raw)), mode="rb")
+        self.label, self.limit, self.size, self.sha256 = label, limit, 0, hashlib.sha256()
+
+    def _read_raw(self, size: int) -> bytes:
+        data = self._raw.read(size)
+        cut = min(self._skip, len(data))
+        self._skip -= cut
+        self.body_sha256.update(data[cut:])
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._gzip.read(size if size >= 0 else CHUNK)
+        self.size += len(data)
+        if self.size > self.limit:
+            raise refuse(self.label, f"the gzip stream inflates beyond {self.limit} bytes (a gzip bomb?)")
+        self.sha256.update(data)
+        return data
+
+    def tell(self) -> int:
+        return self.size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Forward only (tarfile reads members in order), by reading: what is skipped is hashed too."""
+        if whence != 0 or offset < self.size:
+            raise tarfile.ReadError("the tar stream cannot be read backwards")
+        while self.size < offset and self.read(min(CHUNK, offset - self.size)):
+            pass
+        return self.size
+
+
+@dataclass(frozen=True)
+class _Reader:
+    read: Callable[[int], bytes]
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """tarfile silently ends an archive at a corrupt or cut header past the first: refuse instead."""
+
+    @classmethod
+    def fromtarfile(cls, archive: tarfile.TarFile) -> Self:
+        try:
+            info = super().fromtarfile(archive)
+        except tarfile.HeaderError as exc:
+            if type(exc).__name__ in ("EOFHeaderError", "EmptyHeaderError"):
+                raise  # a zero block or the end of the data: the archive's regular end
+            raise tarfile.ReadError(f"corrupt tar header: {exc}") from None
+        return info
+
+
+class TarListing(Listing):
+    kind = "sdist"
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path, self.limits = path, limits
+        with open_binary(path) as raw:
+            self.gzip = read_gzip_header(raw, str(path))
+        entries: list[Entry] = []
+        self.stream_sha256, self.body_sha256 = self._walk(entries.append, lambda _: False)
+        super().__init__(str(path), entries)
+
+    def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        wanted = set(names)
+        self._walk(lambda _: None, lambda name: name in wanted, found)
+        return found
+
+    def _walk(self, emit: Callable[[Entry], None], want: Callable[[str], bool],
+              found: dict[str, bytes] | None = None) -> tuple[str, str]:  # fmt: skip
+        label, limits, current = str(self.path), self.limits, "(the first header)"
+        seen: dict[str, MemberType] = {}
+        with open_binary(self.path) as raw:
+            inflated = _Inflated(raw, self.gzip.size, label, limits.max_total_size + (1 << 20))
+            stream = cast("IO[bytes]", inflated)  # read, tell and forward seeks are all tarfile uses
+            try:
+                with tarfile.open(fileobj=stream, mode="r:", tarinfo=_StrictTarInfo,
+                                  encoding="utf-8", errors="surrogateescape") as archive:  # fmt: skip
+                    while (info := archive.next()) is not None:
+                        archive.members.clear()  # type: ignore[attr-defined]  # else tarfile keeps them all
+                        current = printable(info.name)
+                        if len(seen) >= limits.max_members:
+                            raise refuse(label, f"more than {limits.max_members} members")
+                        entry = self._entry(archive, info, seen, want(info.name.rstrip("/")), found)
+                        seen[entry.name] = entry.type
+                        emit(entry)
+                    current = "(after the last member)"
+                    while chunk := archive.fileobj.read(CHUNK):
+                        if chunk.strip(b"\0"):
+                            raise refuse(label, f"data after the end of the tar archive, after {current!r}")
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+                raise refuse(label, f"corrupt or truncated archive at member {current!r}: {exc}") from None
+        return inflated.sha256.hexdigest(), inflated.body_sha256.hexdigest()
+
+    def _entry(self, archive: tarfile.TarFile, info: tarfile.TarInfo, seen: dict[str, MemberType],
+               keep: bool, found: dict[str, bytes] | None) -> Entry:  # fmt: skip
+        label = str(self.path)
+        name = checked_name(label, info.name)
+        if name in seen:
+            raise refuse(label, f"duplicate archive member {name!r}")
+        pax = dict(info.pax_headers)
+        common: dict[str, Any] = {
+            "name": name, "mode": info.mode & 0o7777, "mtime": info.mtime,
+            "owner": Owner(info.uid, info.gid, printable(info.uname), printable(info.gname)),
+            "times": {key: pax[key] for key in _PAX_TIMES if key in pax},
+            "encoding": {"pax": {k: printable(v) for k, v in pax.items() if k not in _PAX_KNOWN}}
+            if set(pax) - _PAX_KNOWN else {},
+        }  # fmt: skip
+        if info.isreg():
+            if info.size > self.limits.max_member_size:
+                raise refuse(label, f"member {name!r} is larger than {self.limits.max_member_size} bytes")
+            stream = archive.extractfile(info)
+            sink = bytearray() if keep and found is not None and info.size <= TEXT_CAP else None
+            if stream is None:  # pragma: no cover - regular members always have a file object
+                raise refuse(label, f"member {name!r} has no content")
+            digest = _hash(stream, info.size, label, name, sink)
+            if sink is not None and found is not None:
+                found[name] = bytes(sink)
+            return Entry(type=MemberType.FILE, size=info.size, digest=digest, **common)
+        if info.isdir():
+            return Entry(type=MemberType.DIR, **common)
+        target = printable(info.linkname)
+        if info.issym():
+            checked_link(label, name, info.linkname)
+            return Entry(type=MemberType.SYMLINK, linkname=target, **common)
+        if info.islnk():
+            if seen.get(info.linkname.rstrip("/")) is not MemberType.FILE:
+                raise refuse(label, f"hard link {name!r} points to {target!r}, not an earlier file")
+            return Entry(type=MemberType.HARDLINK, linkname=target, **common)
+        raise refuse(label, f"member {name!r} is a device, FIFO or other special file")
+
+
+def _hash(stream: IO[bytes], declared: int, label: str, name: str, sink: bytearray | None) -> Digest:
+    """Hash a member in chunks, reading at most its declared size; refuse one that holds less."""
+    digest, size = hashlib.sha256(), 0
+    while size < declared and (chunk := stream.read(min(CHUNK, declared - size))):
+        size += len(chunk)
+        digest.update(chunk)
+        if sink is not None:
+            sink += chunk
+    if size != declared:
+        raise refuse(label, f"member {name!r} holds {size} bytes, not the {declared} its header declares")
+    return Digest(size, digest.hexdigest())
+
+
+@contextlib.contextmanager
+def open_binary(path: Path) -> Iterator[BinaryIO]:
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise CheckError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with stream:
+        yield stream
+
+
+class ZipListing(Listing):
+    kind = "zip"
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        label = self.label = str(path)
+        with contextlib.ExitStack() as stack:
+            self._raw = stack.enter_context(open_binary(path))
+            try:
+                self._zip = stack.enter_context(zipfile.ZipFile(self._raw))
+            except UnicodeDecodeError as exc:
+                raise refuse(label, f"member name {exc.object!r} is not valid UTF-8") from None
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                raise refuse(label, f"not a valid zip archive: {exc}") from None
+            infos = self._zip.infolist()
+            if len(infos) > limits.max_members:
+                raise refuse(label, f"more than {limits.max_members} members")
+            if (declared := sum(info.file_size for info in infos)) > limits.max_total_size:
+                raise refuse(label, f"members inflate to {declared} bytes, beyond {limits.max_total_size} "
+                             "(a zip bomb?)")  # fmt: skip
+            self.comment = self._zip.comment.hex()
+            self._infos: dict[str, zipfile.ZipInfo] = {}
+            self._spans: dict[str, tuple[int, int]] = {}
+            entries = [self._entry(info, label, limits) for info in infos]
+            _check_overlaps(label, sorted(self._spans.items(), key=lambda item: item[1]),
+                            os.fstat(self._raw.fileno()).st_size)  # fmt: skip
+            self._close = stack.pop_all().close
+        super().__init__(label, entries)
+
+    def close(self) -> None:
+        self._close()
+
+    def _entry(self, info: zipfile.ZipInfo, label: str, limits: Limits) -> Entry:
+        name = checked_name(label, info.filename)
+        if name in self._infos:
+            raise refuse(label, f"duplicate archive member {name!r}")
+        if info.flag_bits & 0x1:
+            raise refuse(label, f"member {name!r} is encrypted")
+        if info.file_size > limits.max_member_size:
+            raise refuse(
+                label, f"member {name!r} declares {info.file_size} bytes, beyond {limits.max_member_size}"
+            )
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise refuse(label, f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)} "
+                         "times (a zip bomb?)")  # fmt: skip
+        self._infos[name] = info
+        local_extra = self._local_header(info, name, label)
+        mode = info.external_attr >> 16
+        times, owner, rest = _split_extra(info.extra)
+        local_times, _, local_rest = _split_extra(local_extra)
+        kind = MemberType.FILE
+        if info.is_dir() or stat.S_ISDIR(mode):
+            kind = MemberType.DIR
+        elif stat.S_ISLNK(mode):
+            kind = MemberType.SYMLINK
+        encoding = {field: getattr(info, field) for field in _ZIP_HEADER_FIELDS}
+        encoding |= {"dos_attributes": info.external_attr & 0xFFFF, "comment": info.comment.hex()}
+        encoding |= {"extra": rest, "local_extra": local_rest}
+        return Entry(name=name, type=kind, mode=mode & 0o7777, size=info.file_size, owner=owner,
+                     mtime="{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time),
+                     times={**times, **{f"local {k}": v for k, v in local_times.items()}},
+                     linkname=self._link_target(name, label) if kind is MemberType.SYMLINK else "",
+                     encoding=encoding)  # fmt: skip
+
+    def _local_header(self, info: zipfile.ZipInfo, name: str, label: str) -> bytes:
+        """Check the member's local header against the central directory; return its extra field."""
+        self._raw.seek(info.header_offset)
+        fixed = self._raw.read(30)
+        if len(fixed) < 30 or fixed[:4] != b"PK\x03\x04":
+            raise refuse(label, f"member {name!r} has no valid local header")
+        name_length, extra_length = struct.unpack("<HH", fixed[26:30])
+        raw_name = self._raw.read(name_length)
+        extra = self._raw.read(extra_length)
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if raw_name.decode(encoding, "replace") != info.orig_filename or len(extra) < extra_length:
+            raise refuse(label, f"member {name!r}: its local header does not match the central directory")
+        start = info.header_offset + 30 + name_length + extra_length
+        self._spans[name] = (start, info.compress_size)
+        return extra
+
+    def _link_target(self, name: str, label: str) -> str:
+        if self._infos[name].file_size > 4096:
+            raise refuse(label, f"symbolic link {name!r} has a target over 4096 bytes")
+        sink = bytearray()
+        self._inflate(name, sink)
+        return checked_link(label, name, bytes(sink).decode("utf-8", "surrogateescape"))
+
+    def _inflate(self, name: str, sink: bytearray | None = None) -> Digest:
+        info = self._infos[name]
+        try:
+            with self._zip.open(info) as stream:
+                return _hash(stream, info.file_size, self.label, name, sink)
+        except _ZIP_READ_ERRORS as exc:
+            raise refuse(self.label, f"member {name!r} cannot be read: {exc}") from None
+
+    def compare_content(self, other: Listing, name: str) -> ContentComparison:
+        if not isinstance(other, ZipListing):  # pragma: no cover - the differ pairs like with like
+            raise TypeError("a zip is compared with a zip")
+        a, b = self._infos[name], other._infos[name]
+        recoding: dict[str, Any] = {}
+        if a.compress_type != b.compress_type:
+            recoding["method"] = {"a": _ZIP_METHODS.get(a.compress_type, a.compress_type),
+                                  "b": _ZIP_METHODS.get(b.compress_type, b.compress_type)}  # fmt: skip
+        same_header = (a.CRC, a.file_size, a.compress_size) == (b.CRC, b.file_size, b.compress_size)
+        if not recoding and same_header and self._same_raw(other, name):
+            return ContentComparison(True)
+        digest_a, digest_b = self._inflate(name), other._inflate(name)
+        if digest_a == digest_b and not recoding:
+            recoding["compressed_size"] = {"a": a.compress_size, "b": b.compress_size}
+            recoding["compressed_bytes"] = "differ"
+        return ContentComparison(digest_a == digest_b, digest_a, digest_b, recoding)
+
+    def _same_raw(self, other: ZipListing, name: str) -> bool:
+        (start_a, length), (start_b, _) = self._spans[name], other._spans[name]
+        self._raw.seek(start_a)
+        other._raw.seek(start_b)
+        while length > 0:
+            size = min(CHUNK, length)
+            chunk_a, chunk_b = self._raw.read(size), other._raw.read(size)
+            if chunk_a != chunk_b or len(chunk_a) < size:
+                return False
+            length -= size
+        return True
+
+    def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for name in names:
+            sink = bytearray()
+            self._inflate(name, sink)
+            found[name] = bytes(sink)
+        return found
+
+
+def _check_overlaps(label: str, spans: list[tuple[str, tuple[int, int]]], file_size: int) -> None:
+    """Members whose data overlap (a zip bomb technique) or run past the end of the file."""
+    for (name, (start, length)), following in zip(spans, [*spans[1:], None], strict=True):
+        end = following[1][0] if following else file_size
+        if start + length > end:
+            raise refuse(label, f"member {name!r} overlaps the next member or runs past the end of the file")
+
+
+def _split_extra(extra: bytes) -> tuple[dict[str, Any], Owner | None, str]:
+    """Split a zip extra field: timestamps (UT, NTFS), the Unix owner (ux), the rest as hex."""
+    times: dict[str, Any] = {}
+    owner: Owner | None = None
+    rest = bytearray()
+    while len(extra) >= 4:
+        tag, length = struct.unpack("<HH", extra[:4])
+        body, record, extra = extra[4 : 4 + length], extra[: 4 + length], extra[4 + length :]
+        if tag == 0x5455 and body:  # extended timestamp: flags, then mtime, atime, ctime
+            stamps = [struct.unpack("<i", body[i : i + 4])[0] for i in range(1, len(body) - 3, 4)]
+            times["ut"] = stamps
+        elif tag == 0x000A:
+            times["ntfs"] = body.hex()
+        elif tag == 0x7875 and len(body) >= 3:  # Info-ZIP Unix owner: version, uid, gid
+            uid_size = body[1]
+            gid_size = body[2 + uid_size] if len(body) > 2 + uid_size else 0
+            uid = int.from_bytes(body[2 : 2 + uid_size], "little")
+            owner = Owner(uid, int.from_bytes(body[3 + uid_size : 3 + uid_size + gid_size], "little"))
+        else:
+            rest += record
+    return times, owner, (rest + extra).hex()
+
+
+class DirectoryListing(Listing):
+    """Every file, directory and symbolic link under ``root`` (links not followed), sorted by path."""
+
+    kind = "directory"
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        label, self.root, entries = str(root), root, []
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            prefix = Path(folder).relative_to(root).as_posix()
+            for base in sorted([*dirs, *files]):
+                name = checked_name(label, base if prefix == "." else f"{prefix}/{base}")
+                entries.append(_dir_entry(label, Path(folder, base), name))
+                if len(entries) > limits.max_members:
+                    raise refuse(label, f"more than {limits.max_members} members")
+        super().__init__(label, entries)
+
+    def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for name in names:
+            with open_binary(self.root / name) as stream:
+                found[name] = stream.read(TEXT_CAP + 1)
+        return found
+
+
+def _dir_entry(label: str, path: Path, name: str) -> Entry:
+    try:
+        info = path.lstat()
+        common: dict[str, Any] = {"name": name, "mode": stat.S_IMODE(info.st_mode), "mtime": info.st_mtime,
+                                  "owner": Owner(info.st_uid, info.st_gid)}  # fmt: skip
+        if stat.S_ISLNK(info.st_mode):
+            return Entry(type=MemberType.SYMLINK, linkname=printable(str(path.readlink())), **common)
+        if stat.S_ISDIR(info.st_mode):
+            return Entry(type=MemberType.DIR, **common)
+        if stat.S_ISREG(info.st_mode):
+            with path.open("rb") as stream:
+                digest = _hash(stream, info.st_size, label, name, None)
+            return Entry(type=MemberType.FILE, size=info.st_size, digest=digest, **common)
+    except OSError as exc:
+        raise CheckError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    raise refuse(label, f"member {name!r} is a device, FIFO, socket or other special file")

@@ -1,0 +1,62 @@
+"""Comparing a rebuilt artifact with the expected one: a verdict, its normalisations, its
+differences. Equivalence is never inferred from the diff alone: both archives are normalised
+and must then be byte-identical."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from vouch.archive.diff import DiffReport, diff_paths
+from vouch.archive.normalize import normalize_archive
+from vouch.errors import ArchiveError
+from vouch.index.simple import file_sha256
+from vouch.models.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
+
+# clamping every timestamp to 1980 makes two archives' times agree whatever they were
+_EQUIVALENCE_EPOCH = 315532800
+
+
+def compare_artifacts(expected: Path, rebuilt: Path, *, max_lines: int = 40) -> ArtifactVerdict:
+    """The verdict for ``rebuilt`` against ``expected`` (both present on disk)."""
+    expected_sha, rebuilt_sha = file_sha256(expected), file_sha256(rebuilt)
+    if expected_sha == rebuilt_sha:
+        return ArtifactVerdict(expected.name, expected_sha, rebuilt_sha, Verdict.BIT_IDENTICAL)
+    report = diff_paths(expected, rebuilt, max_lines=max_lines)
+    normalisations, real = split_differences(report)
+    if not real:
+        try:
+            same = normalize_archive(expected, _EQUIVALENCE_EPOCH) == normalize_archive(
+                rebuilt, _EQUIVALENCE_EPOCH
+            )
+        except ArchiveError as exc:
+            return ArtifactVerdict(
+                expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT,
+                normalisations, note=f"cannot normalise for comparison: {exc}",
+            )  # fmt: skip
+        if same and normalisations:
+            return ArtifactVerdict(
+                expected.name, expected_sha, rebuilt_sha, Verdict.EQUIVALENT, normalisations
+            )
+        note = "the bytes differ in a way the structural diff does not explain"
+        return ArtifactVerdict(
+            expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT, normalisations, note=note
+        )
+    return ArtifactVerdict(
+        expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT, normalisations, tuple(real)
+    )
+
+
+def split_differences(report: DiffReport) -> tuple[tuple[Normalisation, ...], list[dict[str, object]]]:
+    """Normalisable aspects grouped by aspect (with their members), and the real differences."""
+    touched: dict[str, list[str | None]] = defaultdict(list)
+    real: list[dict[str, object]] = []
+    for difference in report.differences:
+        for aspect in difference.aspects:
+            if aspect in NORMALISABLE_ASPECTS:
+                touched[aspect].append(difference.member)
+        kept = [a for a in difference.aspects if a not in NORMALISABLE_ASPECTS]
+        if kept:
+            real.append({"member": difference.member, "aspects": kept, **difference.details})
+    normalisations = tuple(Normalisation(a, tuple(m)) for a, m in sorted(touched.items()))
+    return normalisations, real

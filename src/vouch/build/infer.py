@@ -1,0 +1,135 @@
+"""Inferring how a published wheel was built, for releases not built by vouch.
+
+Pure functions over the published archives' members:
+- the backend and its version from the wheel's ``WHEEL`` file (``Generator: flit 3.12.0``);
+- the other build requirements from the sdist's ``[build-system]``;
+- SOURCE_DATE_EPOCH from the timestamps when they are uniform: the tar members' mtimes are exact,
+  a zip's date_time keeps even seconds only, so the sdist is preferred; none when they vary;
+- dependency resolution as of the release's first upload (uv's ``--exclude-newer``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from vouch.archive.safe import Member, MemberType
+from vouch.errors import ArchiveError
+
+# what a WHEEL Generator names -> the package that provides it
+GENERATORS = {
+    "flit": "flit_core",
+    "flit_core": "flit_core",
+    "bdist_wheel": "wheel",
+    "setuptools": "setuptools",
+    "hatchling": "hatchling",
+    "hatch": "hatchling",
+    "poetry-core": "poetry-core",
+    "poetry": "poetry-core",
+    "pdm-backend": "pdm-backend",
+    "pdm": "pdm-backend",
+    "uv": "uv_build",
+    "uv_build": "uv_build",
+}
+_GENERATOR = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)[\s(]+(?P<version>[0-9][^)\s]*)\)?")
+LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    generator: str
+    backend: str
+    backend_path: tuple[str, ...]
+    requirements: tuple[str, ...]
+    source_date_epoch: int | None
+    source_date_epoch_origin: str
+    exclude_newer: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator,
+            "backend": self.backend,
+            "requirements": list(self.requirements),
+            "source_date_epoch": self.source_date_epoch,
+            "source_date_epoch_origin": self.source_date_epoch_origin,
+            "exclude_newer": self.exclude_newer,
+        }
+
+
+def _member(members: Sequence[Member], suffix: str) -> Member | None:
+    found = [m for m in members if m.type is not MemberType.DIR and m.name.endswith(suffix)]
+    return found[0] if len(found) == 1 else None
+
+
+def wheel_generator(wheel: Sequence[Member]) -> str:
+    member = _member([m for m in wheel if ".dist-info/" in m.name], ".dist-info/WHEEL")
+    if member is None:
+        raise ArchiveError("the wheel has no single .dist-info/WHEEL")
+    headers = HeaderParser().parsestr(member.data.decode("utf-8", "replace"))
+    return (headers.get("Generator") or "").strip()
+
+
+def generator_pin(generator: str) -> str | None:
+    """``flit 3.12.0`` -> ``flit_core==3.12.0``; None when the generator is not known."""
+    match = _GENERATOR.match(generator)
+    if match is None:
+        return None
+    package = GENERATORS.get(match.group("name").lower())
+    return f"{package}=={match.group('version')}" if package else None
+
+
+def sdist_build_system(sdist: Sequence[Member]) -> tuple[list[str], str, tuple[str, ...]]:
+    top = sdist[0].name.split("/", 1)[0]
+    pyproject = next((m for m in sdist if m.name == f"{top}/pyproject.toml"), None)
+    if pyproject is None:
+        return ["setuptools", "wheel"], LEGACY_BACKEND, ()
+    try:
+        table = tomllib.loads(pyproject.data.decode("utf-8")).get("build-system", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"{pyproject.name} is not valid TOML: {exc}") from exc
+    requires = [str(r) for r in table.get("requires", ["setuptools", "wheel"])]
+    backend = str(table.get("build-backend", LEGACY_BACKEND))
+    return requires, backend, tuple(str(p) for p in table.get("backend-path", []))
+
+
+def uniform_epoch(sdist: Sequence[Member], wheel: Sequence[Member]) -> tuple[int | None, str]:
+    tar_times = {m.mtime for m in sdist}
+    if len(tar_times) == 1 and float(next(iter(tar_times))).is_integer():
+        return int(next(iter(tar_times))), "uniform sdist member mtimes"
+    zip_times = {m.mtime for m in wheel}
+    if len(zip_times) == 1:
+        return int(next(iter(zip_times))), "uniform wheel date_time (even seconds only)"
+    return None, "none: the archives' timestamps vary"
+
+
+def infer_recipe(sdist: Sequence[Member], wheel: Sequence[Member], *, uploaded: str | None) -> Recipe:
+    generator = wheel_generator(wheel)
+    requires, backend, backend_path = sdist_build_system(sdist)
+    pin = generator_pin(generator)
+    requirements: list[str] = []
+    for text in requires:
+        try:
+            name = canonicalize_name(Requirement(text).name)
+        except InvalidRequirement as exc:
+            raise ArchiveError(f"the sdist's build requirement {text!r} is invalid: {exc}") from exc
+        if pin is None or name != canonicalize_name(pin.split("==")[0]):
+            requirements.append(text)
+    if pin is not None:
+        requirements.append(pin)
+    sde, origin = uniform_epoch(sdist, wheel)
+    return Recipe(
+        generator=generator,
+        backend=backend,
+        backend_path=backend_path,
+        requirements=tuple(requirements),
+        source_date_epoch=sde,
+        source_date_epoch_origin=origin,
+        exclude_newer=uploaded,
+    )

@@ -1,0 +1,165 @@
+"""``vouch rebuild pypi:NAME==VERSION``: rebuild a published release's wheels from its sdist.
+
+For releases not built by vouch: the files come from the index's PEP 691 JSON API (sha256
+checked), the recipe is inferred (``vouch.build.infer``), the build environment is resolved by uv
+as of the release's first upload and installed from hash-checked wheels, the published sdist is
+unpacked as published (its modes and mtimes, which setuptools copies into the wheel), and the
+backend builds the wheel in the hermetic environment. The raw wheel is compared with the
+published one: no normalisation is applied before comparing, so "bit-identical" means it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from vouch.archive.safe import read_tar_gz, read_zip
+from vouch.build.builder import default_cache_dir
+from vouch.build.compare import compare_artifacts
+from vouch.build.env import Interpreter, find_uv, install_locked
+from vouch.build.hooks import BackendRunner, extract_sdist
+from vouch.build.infer import infer_recipe
+from vouch.build.lock import resolve_lock
+from vouch.errors import CheckError, UsageError
+from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.models.verdict import ArtifactVerdict, RebuildReport
+
+Progress = Callable[[str], None]
+_SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
+
+
+@dataclass(frozen=True)
+class PublishedOptions:
+    spec: str
+    index_url: str = PYPI_SIMPLE
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    interpreter: Interpreter = field(default_factory=Interpreter.current)
+
+
+def parse_spec(spec: str) -> tuple[str, Version]:
+    match = _SPEC.match(spec)
+    if match is None:
+        raise UsageError(f"{spec!r} is not pypi:NAME==VERSION")
+    try:
+        return match.group("name"), Version(match.group("version"))
+    except InvalidVersion as exc:
+        raise UsageError(f"{spec!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ReleaseFiles:
+    sdist: IndexFile
+    wheels: tuple[IndexFile, ...]
+    skipped: tuple[str, ...]
+
+    @property
+    def first_upload(self) -> str | None:
+        times = [f.upload_time for f in (self.sdist, *self.wheels) if f.upload_time]
+        return min(times) if times else None
+
+
+def release_files(files: list[IndexFile], name: str, version: Version) -> ReleaseFiles:
+    """The release's sdist and pure-Python wheels; compiled wheels are listed as skipped."""
+    sdists: list[IndexFile] = []
+    wheels: list[IndexFile] = []
+    skipped: list[str] = []
+    project = canonicalize_name(name)
+    for file in files:
+        try:
+            if file.filename.endswith(".whl"):
+                wheel_name, wheel_version, _, tags = parse_wheel_filename(file.filename)
+                if (wheel_name, wheel_version) != (project, version):
+                    continue
+                if all(t.abi == "none" and t.platform == "any" for t in tags):
+                    wheels.append(file)
+                else:
+                    skipped.append(f"{file.filename}: compiled code; vouch rebuilds pure-Python wheels only")
+            elif file.filename.endswith(".tar.gz") and parse_sdist_filename(file.filename) == (
+                project,
+                version,
+            ):
+                sdists.append(file)
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+    if len(sdists) != 1:
+        raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one")
+    if not wheels:
+        reason = f" ({'; '.join(skipped)})" if skipped else ""
+        raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}")
+    return ReleaseFiles(sdists[0], tuple(wheels), tuple(skipped))
+
+
+def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: None) -> RebuildReport:
+    name, version = parse_spec(options.spec)
+    uv = find_uv()
+    with (
+        SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists") as index,
+        tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name,
+    ):
+        tmp = Path(tmp_name)
+        progress(f"reading {name} from {options.index_url}")
+        release = release_files(index.project_files(name), name, version)
+        progress(f"downloading {release.sdist.filename}")
+        sdist_path = index.download(release.sdist)
+        sdist = read_tar_gz(sdist_path.read_bytes())
+        verdicts: list[ArtifactVerdict] = []
+        recipe_json: dict[str, object] = {}
+        for wheel_file in release.wheels:
+            progress(f"downloading {wheel_file.filename}")
+            published = index.download(wheel_file)
+            recipe = infer_recipe(sdist, read_zip(published.read_bytes()), uploaded=release.first_upload)
+            progress(f"resolving {', '.join(recipe.requirements)}")
+            packages = resolve_lock(
+                recipe.requirements,
+                uv=uv,
+                python=options.interpreter.executable,
+                index_url=options.index_url,
+                cache_dir=options.cache_dir / "uv",
+                exclude_newer=recipe.exclude_newer,
+            )
+            work = tmp / wheel_file.filename
+            (work / "home").mkdir(parents=True)
+            (work / "tmp").mkdir()
+            (work / "out").mkdir()
+            installed = install_locked(
+                packages, index, options.interpreter, work / "venv", uv=uv, cache_dir=options.cache_dir
+            )
+            project = extract_sdist(sdist, work / "sdist")
+            runner = BackendRunner(
+                venv=work / "venv",
+                home=work / "home",
+                tmp=work / "tmp",
+                source_date_epoch=recipe.source_date_epoch,
+            )
+            progress(f"building {wheel_file.filename} from the published sdist")
+            rebuilt = runner.build(project, "wheel", work / "out", installed.versions)
+            progress("comparing")
+            verdict = compare_artifacts(published, rebuilt)
+            if rebuilt.name != published.name:
+                note = f"the rebuild is named {rebuilt.name}"
+                verdict = ArtifactVerdict(
+                    published.name, verdict.expected_sha256, verdict.rebuilt_sha256,
+                    verdict.verdict.DIFFERENT, verdict.normalisations, verdict.differences, note,
+                )  # fmt: skip
+            verdicts.append(verdict)
+            recipe_json = recipe.to_json() | {
+                "resolved": [f"{p.name}=={p.version}" for p in installed.packages],
+                "python": f"{options.interpreter.implementation} {options.interpreter.version}",
+            }
+    return RebuildReport(
+        recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **recipe_json},
+        artifacts=tuple(verdicts),
+        warnings=release.skipped,
+    )

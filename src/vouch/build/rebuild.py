@@ -1,0 +1,204 @@
+"""``vouch rebuild RECORD``: replay a vouch build record and compare with what it names.
+
+The record fixes everything: the commit and subdirectory, SOURCE_DATE_EPOCH, the exact wheel
+(file and sha256) of every build package, the Python minor version, the normalizer version and
+the process settings. Anything this vouch cannot reproduce exactly (another normalizer version,
+other process settings, another Python minor version without ``--python``) is refused up front.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION
+from vouch.atomic import write_json_atomic
+from vouch.build.builder import BuildOptions, BuildResult, build, default_cache_dir
+from vouch.build.compare import compare_artifacts
+from vouch.build.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
+from vouch.build.lock import LockedPackage
+from vouch.build.source import HERMETIC_GIT_ENV
+from vouch.errors import CheckError, OutputError, SourceError, UsageError, VerificationError
+from vouch.index.simple import PYPI_SIMPLE, file_sha256
+from vouch.models.record import BuildRecord
+from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
+
+Progress = Callable[[str], None]
+_REMOTE = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
+
+
+@dataclass(frozen=True)
+class RebuildOptions:
+    record: Path
+    source: Path | None = None
+    against: Path | None = None
+    python: str | None = None
+    record_out: Path | None = None
+    out: Path | None = None
+    index_url: str = PYPI_SIMPLE
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    report: RebuildReport
+    build: BuildResult
+
+
+def read_record(path: Path) -> BuildRecord:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"build record {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckError(f"cannot read the build record {path}: {exc}") from exc
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from exc
+    return BuildRecord.from_statement(document)
+
+
+def check_reproducible_here(record: BuildRecord, interpreter: Interpreter) -> None:
+    """Refuse a record whose settings this vouch and this Python cannot reproduce."""
+    settings = record.settings
+    if (settings.normalizer, settings.normalizer_version) != (NORMALIZER_NAME, NORMALIZER_VERSION):
+        raise UsageError(
+            f"the record was normalised with {settings.normalizer} v{settings.normalizer_version}; "
+            f"this vouch has {NORMALIZER_NAME} v{NORMALIZER_VERSION}",
+            hint="rebuild with the vouch version named in the record's builder id",
+        )
+    ours = (f"{UMASK:04o}", TZ, LOCALE, PYTHONHASHSEED)
+    theirs = (settings.umask, settings.tz, settings.locale, settings.python_hash_seed)
+    if ours != theirs:
+        raise UsageError(f"the record's build settings {theirs} are not this vouch's {ours}")
+    recorded = ".".join(record.toolchain.python_version.split(".")[:2])
+    if interpreter.minor != recorded or (
+        interpreter.implementation != record.toolchain.python_implementation
+    ):
+        raise UsageError(
+            f"the record was built with {record.toolchain.python_implementation} {recorded}, "
+            f"but this is {interpreter.implementation} {interpreter.minor}",
+            hint=f"pass --python PATH to a Python {recorded} interpreter",
+        )
+
+
+def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path) -> Path:
+    if source is not None:
+        return source
+    repository = record.source.repository
+    if Path(repository).is_dir():
+        return Path(repository)
+    if not _REMOTE.match(repository):
+        raise SourceError(
+            f"the recorded source {repository} is not here", hint="pass --source PATH to a clone"
+        )
+    clone = workdir / "source"
+    result = subprocess.run(
+        ["git", "clone", "--quiet", "--", repository, str(clone)],
+        capture_output=True, text=True, check=False, env=os.environ | HERMETIC_GIT_ENV,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise CheckError(f"cannot clone {repository}: {result.stderr.strip()}")
+    return clone
+
+
+def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None) -> RebuildResult:
+    record = read_record(options.record)
+    interpreter = Interpreter.from_executable(options.python) if options.python else Interpreter.current()
+    check_reproducible_here(record, interpreter)
+    locked = tuple(
+        LockedPackage(canonicalize_name(d.name), d.version, frozenset({d.sha256}))
+        for d in record.dependencies
+    )
+    with tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name:
+        tmp = Path(tmp_name)
+        source = _obtain_source(record, options.source, tmp)
+        out = options.out or tmp / "dist"
+        result = build(
+            BuildOptions(
+                source=source,
+                rev=record.source.commit,
+                subdir=record.source.subdir,
+                out=out,
+                source_date_epoch=record.settings.source_date_epoch,
+                index_url=options.index_url,
+                cache_dir=options.cache_dir,
+                interpreter=interpreter,
+                locked=locked,
+                locked_origin="build record",
+            ),
+            progress,
+        )
+        _check_same_environment(record, result.record)
+        progress("comparing")
+        verdicts = tuple(
+            _verdict(subject.name, subject.sha256, out, options.against) for subject in record.subjects
+        )
+        extra = {a.path.name for a in result.artifacts} - {s.name for s in record.subjects}
+        verdicts += tuple(
+            ArtifactVerdict(name, None, file_sha256(out / name), Verdict.DIFFERENT,
+                            note="the rebuild made a file the record does not name")
+            for name in sorted(extra)
+        )  # fmt: skip
+        if options.record_out is not None:
+            try:
+                write_json_atomic(options.record_out, result.record.to_statement())
+            except OSError as exc:
+                raise OutputError(f"cannot write {options.record_out}: {exc.strerror}") from exc
+    report = RebuildReport(recipe=_recipe(record), artifacts=verdicts, warnings=result.warnings)
+    return RebuildResult(report, result)
+
+
+def _check_same_environment(expected: BuildRecord, actual: BuildRecord) -> None:
+    want = {(d.name, d.version, d.filename, d.sha256) for d in expected.dependencies}
+    have = {(d.name, d.version, d.filename, d.sha256) for d in actual.dependencies}
+    if want != have:
+        raise VerificationError(
+            f"the rebuild's environment differs from the record's: {sorted(want ^ have)[:3]}"
+        )
+
+
+def _verdict(name: str, recorded_sha: str, out: Path, against: Path | None) -> ArtifactVerdict:
+    rebuilt = out / name
+    if not rebuilt.is_file():
+        return ArtifactVerdict(name, recorded_sha, None, Verdict.DIFFERENT,
+                               note="the rebuild did not produce this file")  # fmt: skip
+    rebuilt_sha = file_sha256(rebuilt)
+    if against is not None:
+        expected = against / name
+        if not expected.is_file():
+            return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
+                                   note=f"{expected} does not exist")  # fmt: skip
+        verdict = compare_artifacts(expected, rebuilt)
+        if verdict.expected_sha256 != recorded_sha:
+            note = f"{expected} is not the file the record names (sha256 {verdict.expected_sha256})"
+            return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
+                                   verdict.normalisations, verdict.differences, note)  # fmt: skip
+        return verdict
+    if rebuilt_sha == recorded_sha:
+        return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.BIT_IDENTICAL)
+    return ArtifactVerdict(
+        name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
+        note="sha256 differs; pass --against DIR holding the recorded artifacts to see why",
+    )  # fmt: skip
+
+
+def _recipe(record: BuildRecord) -> dict[str, object]:
+    return {
+        "source": {"repository": record.source.repository, "commit": record.source.commit,
+                   "subdir": record.source.subdir},
+        "source_date_epoch": record.settings.source_date_epoch,
+        "backend": record.settings.build_backend,
+        "python": f"{record.toolchain.python_implementation} {record.toolchain.python_version}",
+        "normalizer": f"{record.settings.normalizer} v{record.settings.normalizer_version}",
+        "packages": [f"{d.name}=={d.version}" for d in record.dependencies],
+    }  # fmt: skip

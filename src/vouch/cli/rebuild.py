@@ -1,0 +1,76 @@
+"""``vouch rebuild``: replay a build record and compare with what it names."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from vouch.build.published import PublishedOptions, rebuild_published
+from vouch.build.rebuild import RebuildOptions, rebuild_record
+from vouch.errors import UsageError
+from vouch.index.simple import PYPI_SIMPLE
+from vouch.models.verdict import RebuildReport
+from vouch.report.verdicts import render_rebuild
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "rebuild",
+        help="rebuild a build record and compare with the artifacts it names",
+        description="Replay a vouch build record: same commit, same SOURCE_DATE_EPOCH, the same "
+        "build packages by sha256, the same normalizer; then compare the digests.",
+    )
+    parser.add_argument(
+        "target",
+        metavar="RECORD | pypi:NAME==VERSION",
+        help="a NAME-VERSION.buildinfo.json, or a published release to rebuild from its sdist",
+    )
+    parser.add_argument("--index", default=PYPI_SIMPLE, metavar="URL",
+                        help="the PEP 691 simple API for pypi: targets (default: PyPI)")  # fmt: skip
+    parser.add_argument("--source", type=Path, metavar="PATH",
+                        help="a local clone holding the recorded commit")  # fmt: skip
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="a folder with the recorded artifacts, for a member-level diff")  # fmt: skip
+    parser.add_argument("--python", metavar="PATH",
+                        help="an interpreter of the recorded Python minor version")  # fmt: skip
+    parser.add_argument("--record", type=Path, dest="record_out", metavar="OUT",
+                        help="write the rebuild's own build record (an in-toto statement) here")  # fmt: skip
+    parser.add_argument("--out", type=Path, metavar="DIR", help="keep the rebuilt artifacts here")
+    parser.add_argument("--accept-equivalent", action="store_true",
+                        help="exit 0 for 'equivalent' (identical after named normalisations)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.target.startswith("pypi:"):
+        for flag in ("source", "against", "python", "record_out", "out"):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag.replace('_out', '')} applies to a build record, not to pypi:")
+        with err.status("rebuilding", spinner="dots") as status:
+            report = rebuild_published(PublishedOptions(args.target, index_url=args.index), status.update)
+        return _show(report, args, out)
+    options = RebuildOptions(
+        record=Path(args.target),
+        source=args.source,
+        against=args.against,
+        python=args.python,
+        record_out=args.record_out,
+        out=args.out,
+        index_url=args.index,
+    )
+    with err.status("rebuilding", spinner="dots") as status:
+        result = rebuild_record(options, status.update)
+    return _show(result.report, args, out)
+
+
+def _show(report: RebuildReport, args: argparse.Namespace, out: Console) -> int:
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        render_rebuild(report, out)
+    return report.exit_code(accept_equivalent=args.accept_equivalent)

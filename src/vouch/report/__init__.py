@@ -1,0 +1,1 @@
+"""Rendering reports for people (rich); JSON is each model's ``to_json``."""
