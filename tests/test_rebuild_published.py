@@ -101,7 +101,8 @@ JSON = "application/vnd.pypi.simple.v1+json"
         (404, b"nope", "answered 404"),
         (500, b"oops", "answered 500"),
         (200, b"<html>not json</html>", "is not PEP 691 JSON"),
-        (200, b'{"files": [{"filename": 3}]}', "lists 0 sdists"),
+        (200, b'{"files": [{"filename": 3}]}', "is not PEP 691 JSON"),
+        (200, b'{"files": []}', "lists 0 sdists"),
     ],
 )
 def test_broken_index_cannot_be_checked(

@@ -99,17 +99,26 @@ def sdist_build_system(sdist: Sequence[Member]) -> tuple[list[str], str, tuple[s
     return requires, backend, tuple(str(p) for p in table.get("backend-path", []))
 
 
-def uniform_epoch(sdist: Sequence[Member], wheel: Sequence[Member]) -> tuple[int | None, str]:
-    tar_times = {m.mtime for m in sdist}
+def uniform_epoch(
+    sdist: Sequence[Member], wheel: Sequence[Member], gzip_mtime: int = 0
+) -> tuple[int | None, str]:
+    """SOURCE_DATE_EPOCH as the archives show it, or None when their timestamps vary. Members
+    with mtime 0 (written by backends that zero them) do not count against uniformity."""
+    tar_times = {m.mtime for m in sdist} - {0.0}
     if len(tar_times) == 1 and float(next(iter(tar_times))).is_integer():
-        return int(next(iter(tar_times))), "uniform sdist member mtimes"
+        epoch = int(next(iter(tar_times)))
+        if gzip_mtime == epoch:
+            return epoch, "sdist gzip header and member mtimes"
+        return epoch, "uniform sdist member mtimes"
     zip_times = {m.mtime for m in wheel}
     if len(zip_times) == 1:
         return int(next(iter(zip_times))), "uniform wheel date_time (even seconds only)"
     return None, "none: the archives' timestamps vary"
 
 
-def infer_recipe(sdist: Sequence[Member], wheel: Sequence[Member], *, uploaded: str | None) -> Recipe:
+def infer_recipe(
+    sdist: Sequence[Member], wheel: Sequence[Member], *, uploaded: str | None, gzip_mtime: int = 0
+) -> Recipe:
     generator = wheel_generator(wheel)
     requires, backend, backend_path = sdist_build_system(sdist)
     pin = generator_pin(generator)
@@ -123,7 +132,7 @@ def infer_recipe(sdist: Sequence[Member], wheel: Sequence[Member], *, uploaded: 
             requirements.append(text)
     if pin is not None:
         requirements.append(pin)
-    sde, origin = uniform_epoch(sdist, wheel)
+    sde, origin = uniform_epoch(sdist, wheel, gzip_mtime)
     return Recipe(
         generator=generator,
         backend=backend,

@@ -113,13 +113,20 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         release = release_files(index.project_files(name), name, version)
         progress(f"downloading {release.sdist.filename}")
         sdist_path = index.download(release.sdist)
-        sdist = read_tar_gz(sdist_path.read_bytes())
+        sdist_bytes = sdist_path.read_bytes()
+        sdist = read_tar_gz(sdist_bytes)
+        gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
         verdicts: list[ArtifactVerdict] = []
         recipe_json: dict[str, object] = {}
         for wheel_file in release.wheels:
             progress(f"downloading {wheel_file.filename}")
             published = index.download(wheel_file)
-            recipe = infer_recipe(sdist, read_zip(published.read_bytes()), uploaded=release.first_upload)
+            recipe = infer_recipe(
+                sdist,
+                read_zip(published.read_bytes()),
+                uploaded=release.first_upload,
+                gzip_mtime=gzip_mtime,
+            )
             progress(f"resolving {', '.join(recipe.requirements)}")
             packages = resolve_lock(
                 recipe.requirements,
