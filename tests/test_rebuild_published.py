@@ -24,8 +24,11 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 @pytest.mark.network
-def test_flask_is_bit_identical_with_the_inferred_recipe(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["rebuild", "pypi:flask==3.1.3", "--json"], capsys)
+def test_flask_is_bit_identical_with_the_inferred_recipe(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    statement_path = tmp_path / "flask.rebuild.json"
+    code, out, err = run(["rebuild", "pypi:flask==3.1.3", "--json", "--record", str(statement_path)], capsys)
     assert code == 0, err
     report = json.loads(out)
     assert report["verdict"] == "bit-identical"
@@ -35,6 +38,11 @@ def test_flask_is_bit_identical_with_the_inferred_recipe(capsys: pytest.CaptureF
     (wheel,) = report["artifacts"]
     assert wheel["filename"] == "flask-3.1.3-py3-none-any.whl"
     assert wheel["published_sha256"] == wheel["rebuilt_sha256"]
+    statement = json.loads(statement_path.read_text())
+    assert statement["subject"] == [
+        {"name": wheel["filename"], "digest": {"sha256": wheel["rebuilt_sha256"]}}
+    ]
+    assert statement["predicate"]["buildDefinition"]["externalParameters"]["release"] == "flask==3.1.3"
 
 
 @pytest.mark.network

@@ -25,15 +25,18 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from vouch import __version__
 from vouch.archive.safe import read_tar_gz, read_zip
-from vouch.build.builder import default_cache_dir
+from vouch.atomic import write_json_atomic
+from vouch.build.builder import BUILDER_ID, default_cache_dir
 from vouch.build.compare import compare_artifacts
 from vouch.build.env import Interpreter, find_uv, install_locked
 from vouch.build.hooks import BackendRunner, extract_sdist
 from vouch.build.infer import infer_recipe
 from vouch.build.lock import resolve_lock
-from vouch.errors import CheckError, UsageError
+from vouch.errors import CheckError, OutputError, UsageError
 from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.models.record import Dependency, Subject, rebuild_statement
 from vouch.models.verdict import ArtifactVerdict, RebuildReport
 
 Progress = Callable[[str], None]
@@ -46,6 +49,7 @@ class PublishedOptions:
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
     interpreter: Interpreter = field(default_factory=Interpreter.current)
+    record_out: Path | None = None
 
 
 def parse_spec(spec: str) -> tuple[str, Version]:
@@ -165,8 +169,25 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
                 "resolved": [f"{p.name}=={p.version}" for p in installed.packages],
                 "python": f"{options.interpreter.implementation} {options.interpreter.version}",
             }
-    return RebuildReport(
+    report = RebuildReport(
         recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **recipe_json},
         artifacts=tuple(verdicts),
         warnings=release.skipped,
     )
+    if options.record_out is not None:
+        statement = rebuild_statement(
+            release=f"{name}=={version}",
+            index_url=options.index_url,
+            sdist=Subject(release.sdist.filename, release.sdist.sha256),
+            rebuilt=tuple(Subject(v.filename, v.rebuilt_sha256) for v in verdicts if v.rebuilt_sha256),
+            recipe=report.recipe,
+            dependencies=tuple(
+                Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages
+            ),
+            builder_id=f"{BUILDER_ID}@{__version__}",
+        )
+        try:
+            write_json_atomic(options.record_out, statement)
+        except OSError as exc:
+            raise OutputError(f"cannot write {options.record_out}: {exc.strerror}") from exc
+    return report

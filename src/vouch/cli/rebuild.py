@@ -48,11 +48,14 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.target.startswith("pypi:"):
-        for flag in ("source", "against", "python", "record_out", "out"):
+        for flag in ("source", "against", "python", "out"):
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag.replace('_out', '')} applies to a build record, not to pypi:")
         with err.status("rebuilding", spinner="dots") as status:
-            report = rebuild_published(PublishedOptions(args.target, index_url=args.index), status.update)
+            report = rebuild_published(
+                PublishedOptions(args.target, index_url=args.index, record_out=args.record_out),
+                status.update,
+            )
         return _show(report, args, out)
     options = RebuildOptions(
         record=Path(args.target),

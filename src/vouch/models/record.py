@@ -19,6 +19,7 @@ from vouch.errors import UsageError
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://github.com/vouch-dev/vouch/buildtypes/sdist-wheel/v1"
+REBUILD_TYPE = "https://github.com/vouch-dev/vouch/buildtypes/wheel-from-published-sdist/v1"
 RECORD_FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -260,3 +261,43 @@ def _parse(data: Any) -> BuildRecord:
         started_on=_str(run["metadata"], "startedOn"),
         finished_on=_str(run["metadata"], "finishedOn"),
     )
+
+
+def rebuild_statement(
+    *,
+    release: str,
+    index_url: str,
+    sdist: Subject,
+    rebuilt: tuple[Subject, ...],
+    recipe: dict[str, Any],
+    dependencies: tuple[Dependency, ...],
+    builder_id: str,
+) -> dict[str, Any]:
+    """An in-toto statement for a wheel rebuilt from a published sdist: the rebuilt digests as
+    subjects, the release, its sdist and the inferred recipe as parameters, ready for signing."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": s.name, "digest": {"sha256": s.sha256}} for s in rebuilt],
+        "predicateType": PROVENANCE_TYPE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": REBUILD_TYPE,
+                "externalParameters": {
+                    "release": release,
+                    "index": index_url,
+                    "sdist": {"name": sdist.name, "digest": {"sha256": sdist.sha256}},
+                },
+                "internalParameters": {"recordFormat": RECORD_FORMAT, "recipe": recipe},
+                "resolvedDependencies": [
+                    {
+                        "name": d.name,
+                        "uri": f"pkg:pypi/{d.name}@{d.version}",
+                        "digest": {"sha256": d.sha256},
+                        "annotations": {"filename": d.filename, "version": d.version},
+                    }
+                    for d in dependencies
+                ],
+            },
+            "runDetails": {"builder": {"id": builder_id}},
+        },
+    }
