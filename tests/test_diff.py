@@ -127,6 +127,7 @@ INIT, RUN, ZLINK = "demo/__init__.py", "demo/run.sh", "demo/link"
 DIST_INFO = "demo-1.0.dist-info"
 TEXT = "".join(f"line {i}: {i * i % 9973} {'abc' * (i % 7)}\n" for i in range(5000)).encode()
 LEVEL_TAR = [t("demo/text", TEXT)]
+LONG = [t("demo-1.0/" + "long/" * 30 + "name.py", b"x", uid=3_000_000, mtime=-1)]
 Expected = list[tuple[str | None, tuple[str, ...]]]
 
 
@@ -160,6 +161,8 @@ CASES: dict[str, tuple[bytes, bytes, Expected]] = {
         one(None, "compression"),
     ),
     "tar-format": (sdist(), gz(tar_bytes(TAR, tarfile.GNU_FORMAT)), one(None, "compression")),
+    # a long name and a uid too large for octal: GNU long-name headers and base-256 against PAX records
+    "tar-format-long": (sdist(LONG), gz(tar_bytes(LONG, tarfile.GNU_FORMAT)), one(None, "compression")),
     "tar-member-order": (sdist(), sdist([TAR[0], TAR[2], TAR[1], *TAR[3:]]), one(None, "member-order")),
     "tar-only-in-a": (sdist(), sdist(TAR[:3] + TAR[4:]), one(LINK, "only-in-a")),
     "tar-only-in-b": (sdist(TAR[:3] + TAR[4:]), sdist(), one(LINK, "only-in-b")),
@@ -472,6 +475,7 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "tar-device": (bad_tar(t("demo/dev", kind=tarfile.CHRTYPE)), "'demo/dev'"),
     "tar-block-device": (bad_tar(t("demo/disk", kind=tarfile.BLKTYPE)), "'demo/disk'"),
     "tar-fifo": (bad_tar(t("demo/fifo", kind=tarfile.FIFOTYPE)), "'demo/fifo'"),
+    "tar-sparse": (bad_tar(t("demo/sparse", kind=tarfile.GNUTYPE_SPARSE)), "'demo/sparse'"),
     "tar-not-utf8": (
         bad_tar(t("demo/caf\xe9.txt", b"x"), fmt=tarfile.USTAR_FORMAT, encoding="latin-1"),
         "caf\\xe9",

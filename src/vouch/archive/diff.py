@@ -41,17 +41,15 @@ from typing import Any
 from vouch.archive.safe import DEFAULT_LIMITS, Limits, MemberType
 from vouch.archive.stream import (
     CHUNK,
-    FNAME,
     TEXT_CAP,
     DirectoryListing,
     Entry,
-    GzipHeader,
     Listing,
     Owner,
-    TarListing,
     ZipListing,
     open_binary,
 )
+from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
 from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect
 from vouch.errors import CheckError, ToolError, UsageError
 

@@ -1,13 +1,10 @@
-"""Streaming, bounded listings of sdists (.tar.gz), zips (wheels) and directories, for the differ.
+"""Bounded, streaming listings of zips (wheels) and directories, and what all the differ's readers share.
 
 Each reader turns one side of a comparison into a :class:`Listing`: every member's metadata in
 archive order (an :class:`Entry`), plus the container's own header fields. Nothing is extracted and
 no member is ever held whole in memory to hash it: contents are hashed in chunks as they stream by.
+Sdists are read by :mod:`vouch.archive.tarstream`.
 
-- **tar.gz**: the gzip header is parsed by hand (RFC 1952), then the tar is read once, front to
-  back (``tarfile`` stream mode over our own gzip reader, which counts, hashes and caps what it
-  inflates). Member contents are hashed on the way; a second pass fetches the few small text
-  members the differ wants to show as a unified diff.
 - **zip**: the central directory is read with ``zipfile``; local headers are parsed to find each
   member's compressed bytes, so that two members with the same CRC, sizes and compressed bytes are
   known identical without inflating them. Only members that differ are inflated, in chunks.
@@ -22,19 +19,17 @@ overlapping zip members, corrupt or truncated streams and names that are not UTF
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import lzma
 import os
 import stat
 import struct
-import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, ClassVar, Self, cast
+from typing import Any, BinaryIO, ClassVar, Protocol
 
 from vouch.archive.safe import Limits, MemberType, _check_link_target, check_member_name
 from vouch.errors import ArchiveError, CheckError
@@ -43,9 +38,6 @@ CHUNK = 1 << 20
 TEXT_CAP = 1 << 20  # members larger than this are compared by size and sha256 only, never diffed
 MAX_RATIO = 500  # inflated/compressed, for members over RATIO_FLOOR bytes: beyond it, a zip bomb
 RATIO_FLOOR = 1 << 20
-_FEXTRA, FNAME, _FCOMMENT, _FHCRC = 4, 8, 16, 2
-_PAX_TIMES = ("atime", "ctime")
-_PAX_KNOWN = {"path", "linkpath", "size", "mtime", "uid", "gid", "uname", "gname", *_PAX_TIMES}
 _ZIP_HEADER_FIELDS = ("create_system", "create_version", "extract_version", "flag_bits", "internal_attr")
 _ZIP_METHODS = {0: "stored", 8: "deflated", 12: "bzip2", 14: "lzma"}
 _ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError, NotImplementedError,
@@ -97,16 +89,8 @@ class ContentComparison:
     recoding: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class GzipHeader:
-    mtime: int
-    flags: int
-    xfl: int
-    os: int
-    filename: str | None
-    comment: str | None
-    extra: str
-    size: int  # bytes the header occupies
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
 
 
 class Listing:
@@ -161,172 +145,7 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def read_gzip_header(stream: IO[bytes], label: str) -> GzipHeader:
-    """Parse a gzip member header (RFC 1952, 2.3): magic, CM, FLG, MTIME, XFL, OS, then the
-    optional FEXTRA, FNAME, FCOMMENT and FHCRC fields that FLG announces."""
-    fixed = stream.read(10)
-    if len(fixed) < 10 or fixed[:2] != b"\x1f\x8b":
-        raise refuse(label, "not a gzip file")
-    if fixed[2] != 8 or fixed[3] & 0xE0:
-        raise refuse(label, "gzip header with an unknown method or reserved flags")
-    flags, (mtime,), xfl, os_byte = fixed[3], struct.unpack("<I", fixed[4:8]), fixed[8], fixed[9]
-    size, extra = 10, b""
-    if flags & _FEXTRA:
-        (length,) = struct.unpack("<H", stream.read(2).ljust(2, b"\0"))
-        extra = stream.read(length)
-        size += 2 + length
-    texts: list[str | None] = []
-    for flag in (FNAME, _FCOMMENT):
-        text = None
-        if flags & flag:
-            raw = bytearray()
-            while (byte := stream.read(1)) not in (b"\0", b""):
-                raw += byte
-                if len(raw) > 65536:
-                    raise refuse(label, "gzip header with a file name or comment over 64 KiB")
-            text, size = raw.decode("latin-1"), size + len(raw) + 1
-        texts.append(text)
-    size += 2 if flags & _FHCRC else 0
-    return GzipHeader(mtime, flags, xfl, os_byte, texts[0], texts[1], extra.hex(), size)
-
-
-class _Inflated:
-    """The tar stream inflated from a ``.tar.gz``: counted, capped and hashed as ``tarfile`` reads it;
-    the compressed bytes past the gzip header (the deflate body) are hashed as GzipFile reads them."""
-
-    def __init__(self, raw: BinaryIO, header_size: int, label: str, limit: int) -> None:
-        self._raw, self._skip, self.body_sha256 = raw, header_size, hashlib.sha256()
-        self._gzip = gzip.GzipFile(fileobj=cast("IO[bytes]", _Reader(self._read_raw)), mode="rb")
-        self.label, self.limit, self.size, self.sha256 = label, limit, 0, hashlib.sha256()
-
-    def _read_raw(self, size: int) -> bytes:
-        data = self._raw.read(size)
-        cut = min(self._skip, len(data))
-        self._skip -= cut
-        self.body_sha256.update(data[cut:])
-        return data
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._gzip.read(size if size >= 0 else CHUNK)
-        self.size += len(data)
-        if self.size > self.limit:
-            raise refuse(self.label, f"the gzip stream inflates beyond {self.limit} bytes (a gzip bomb?)")
-        self.sha256.update(data)
-        return data
-
-    def tell(self) -> int:
-        return self.size
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        """Forward only (tarfile reads members in order), by reading: what is skipped is hashed too."""
-        if whence != 0 or offset < self.size:
-            raise tarfile.ReadError("the tar stream cannot be read backwards")
-        while self.size < offset and self.read(min(CHUNK, offset - self.size)):
-            pass
-        return self.size
-
-
-@dataclass(frozen=True)
-class _Reader:
-    read: Callable[[int], bytes]
-
-
-class _StrictTarInfo(tarfile.TarInfo):
-    """tarfile silently ends an archive at a corrupt or cut header past the first: refuse instead."""
-
-    @classmethod
-    def fromtarfile(cls, archive: tarfile.TarFile) -> Self:
-        try:
-            info = super().fromtarfile(archive)
-        except tarfile.HeaderError as exc:
-            if type(exc).__name__ in ("EOFHeaderError", "EmptyHeaderError"):
-                raise  # a zero block or the end of the data: the archive's regular end
-            raise tarfile.ReadError(f"corrupt tar header: {exc}") from None
-        return info
-
-
-class TarListing(Listing):
-    kind = "sdist"
-
-    def __init__(self, path: Path, limits: Limits) -> None:
-        self.path, self.limits = path, limits
-        with open_binary(path) as raw:
-            self.gzip = read_gzip_header(raw, str(path))
-        entries: list[Entry] = []
-        self.stream_sha256, self.body_sha256 = self._walk(entries.append, lambda _: False)
-        super().__init__(str(path), entries)
-
-    def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        wanted = set(names)
-        self._walk(lambda _: None, lambda name: name in wanted, found)
-        return found
-
-    def _walk(self, emit: Callable[[Entry], None], want: Callable[[str], bool],
-              found: dict[str, bytes] | None = None) -> tuple[str, str]:  # fmt: skip
-        label, limits, current = str(self.path), self.limits, "(the first header)"
-        seen: dict[str, MemberType] = {}
-        with open_binary(self.path) as raw:
-            inflated = _Inflated(raw, self.gzip.size, label, limits.max_total_size + (1 << 20))
-            stream = cast("IO[bytes]", inflated)  # read, tell and forward seeks are all tarfile uses
-            try:
-                with tarfile.open(fileobj=stream, mode="r:", tarinfo=_StrictTarInfo,
-                                  encoding="utf-8", errors="surrogateescape") as archive:  # fmt: skip
-                    while (info := archive.next()) is not None:
-                        archive.members.clear()  # type: ignore[attr-defined]  # else tarfile keeps them all
-                        current = printable(info.name)
-                        if len(seen) >= limits.max_members:
-                            raise refuse(label, f"more than {limits.max_members} members")
-                        entry = self._entry(archive, info, seen, want(info.name.rstrip("/")), found)
-                        seen[entry.name] = entry.type
-                        emit(entry)
-                    current = "(after the last member)"
-                    while chunk := archive.fileobj.read(CHUNK):
-                        if chunk.strip(b"\0"):
-                            raise refuse(label, f"data after the end of the tar archive, after {current!r}")
-            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-                raise refuse(label, f"corrupt or truncated archive at member {current!r}: {exc}") from None
-        return inflated.sha256.hexdigest(), inflated.body_sha256.hexdigest()
-
-    def _entry(self, archive: tarfile.TarFile, info: tarfile.TarInfo, seen: dict[str, MemberType],
-               keep: bool, found: dict[str, bytes] | None) -> Entry:  # fmt: skip
-        label = str(self.path)
-        name = checked_name(label, info.name)
-        if name in seen:
-            raise refuse(label, f"duplicate archive member {name!r}")
-        pax = dict(info.pax_headers)
-        common: dict[str, Any] = {
-            "name": name, "mode": info.mode & 0o7777, "mtime": info.mtime,
-            "owner": Owner(info.uid, info.gid, printable(info.uname), printable(info.gname)),
-            "times": {key: pax[key] for key in _PAX_TIMES if key in pax},
-            "encoding": {"pax": {k: printable(v) for k, v in pax.items() if k not in _PAX_KNOWN}}
-            if set(pax) - _PAX_KNOWN else {},
-        }  # fmt: skip
-        if info.isreg():
-            if info.size > self.limits.max_member_size:
-                raise refuse(label, f"member {name!r} is larger than {self.limits.max_member_size} bytes")
-            stream = archive.extractfile(info)
-            sink = bytearray() if keep and found is not None and info.size <= TEXT_CAP else None
-            if stream is None:  # pragma: no cover - regular members always have a file object
-                raise refuse(label, f"member {name!r} has no content")
-            digest = _hash(stream, info.size, label, name, sink)
-            if sink is not None and found is not None:
-                found[name] = bytes(sink)
-            return Entry(type=MemberType.FILE, size=info.size, digest=digest, **common)
-        if info.isdir():
-            return Entry(type=MemberType.DIR, **common)
-        target = printable(info.linkname)
-        if info.issym():
-            checked_link(label, name, info.linkname)
-            return Entry(type=MemberType.SYMLINK, linkname=target, **common)
-        if info.islnk():
-            if seen.get(info.linkname.rstrip("/")) is not MemberType.FILE:
-                raise refuse(label, f"hard link {name!r} points to {target!r}, not an earlier file")
-            return Entry(type=MemberType.HARDLINK, linkname=target, **common)
-        raise refuse(label, f"member {name!r} is a device, FIFO or other special file")
-
-
-def _hash(stream: IO[bytes], declared: int, label: str, name: str, sink: bytearray | None) -> Digest:
+def hash_member(stream: Readable, declared: int, label: str, name: str, sink: bytearray | None) -> Digest:
     """Hash a member in chunks, reading at most its declared size; refuse one that holds less."""
     digest, size = hashlib.sha256(), 0
     while size < declared and (chunk := stream.read(min(CHUNK, declared - size))):
@@ -439,7 +258,7 @@ class ZipListing(Listing):
         info = self._infos[name]
         try:
             with self._zip.open(info) as stream:
-                return _hash(stream, info.file_size, self.label, name, sink)
+                return hash_member(stream, info.file_size, self.label, name, sink)
         except _ZIP_READ_ERRORS as exc:
             raise refuse(self.label, f"member {name!r} cannot be read: {exc}") from None
 
@@ -548,7 +367,7 @@ def _dir_entry(label: str, path: Path, name: str) -> Entry:
             return Entry(type=MemberType.DIR, **common)
         if stat.S_ISREG(info.st_mode):
             with path.open("rb") as stream:
-                digest = _hash(stream, info.st_size, label, name, None)
+                digest = hash_member(stream, info.st_size, label, name, None)
             return Entry(type=MemberType.FILE, size=info.st_size, digest=digest, **common)
     except OSError as exc:
         raise CheckError(f"cannot read {path}: {exc.strerror or exc}") from exc

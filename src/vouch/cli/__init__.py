@@ -15,11 +15,16 @@ from rich.text import Text
 
 from vouch import __version__
 from vouch.cli import build as build_command
+from vouch.cli import check as check_command
 from vouch.cli import diff as diff_command
+from vouch.cli import policy as policy_command
 from vouch.cli import rebuild as rebuild_command
+from vouch.cli import sign as sign_command
 from vouch.errors import BuildFailedError, VouchError
 
-COMMANDS = (build_command, rebuild_command, diff_command)
+COMMANDS = (
+    build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
+)  # fmt: skip
 
 
 def make_parser() -> argparse.ArgumentParser:

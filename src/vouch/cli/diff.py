@@ -78,11 +78,11 @@ def render(report: DiffReport, out: Console) -> None:
         out.print(Text.assemble(("identical ", "bold green"), f"{report.a} and {report.b} ({report.kind})"))
         return
     members = sum(difference.member is not None for difference in report.differences)
-    archive = "" if members == len(report.differences) else " and in the archive itself"
-    out.print(
-        Text.assemble(("different ", "bold red"), f"{report.a} and {report.b} ({report.kind}): "
-                      f"{members} member{'s' * (members != 1)} differ{'s' * (members == 1)}{archive}")
-    )  # fmt: skip
+    parts = [f"{members} member{'s' * (members != 1)}"] if members else []
+    parts += ["the archive itself"] if members < len(report.differences) else []
+    verb = "differs" if len(parts) == 1 and members <= 1 else "differ"
+    summary = f"{report.a} and {report.b} ({report.kind}): {' and '.join(parts)} {verb}"
+    out.print(Text.assemble(("different ", "bold red"), summary))
     for difference in report.differences[:MAX_SHOWN]:
         render_difference(difference, out)
     if len(report.differences) > MAX_SHOWN:

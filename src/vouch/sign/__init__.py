@@ -1,0 +1,1 @@
+"""Signing and verifying vouch statements: DSSE envelopes with SSH and OpenPGP keys."""

@@ -1,0 +1,354 @@
+"""`vouch sign` and the k-of-n `vouch check`, with real SSH and OpenPGP keys, and every attack."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import intree
+from tests.gitrepo import make_repo
+from tests.keys import GpgKey, gpg_key, ssh_agent_holding, ssh_key
+from tests.reproduce import second_machine_clone
+from vouch.cli import main
+
+WHEEL = "demo_intree-1.0-py3-none-any.whl"
+SDIST = "demo_intree-1.0.tar.gz"
+EVIDENCE = "demo_intree-1.0.intoto.jsonl"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@dataclass
+class Release:
+    root: Path
+    dist: Path
+    record: Path
+    rebuild_record: Path
+    alice: Path
+    carol: Path
+    mallory: Path
+    bob: GpgKey
+
+    @property
+    def artifacts(self) -> list[str]:
+        return [str(self.dist / SDIST), str(self.dist / WHEEL)]
+
+    @property
+    def evidence(self) -> Path:
+        return self.dist / EVIDENCE
+
+    def policy(self, threshold: int, *, extra: str = "", require: str = "", alice_extra: str = "") -> Path:
+        def pub(key: Path) -> str:
+            return " ".join(key.with_name(key.name + ".pub").read_text().split()[:2])
+
+        text = f"""# the release team
+threshold = {threshold}
+{require}
+[[signers]]
+name = "alice"
+roles = ["releaser"]
+ssh-key = "{pub(self.alice)}"
+{alice_extra}
+[[signers]]
+name = "bob"
+roles = ["releaser"]
+openpgp-fingerprint = "{self.bob.fingerprint}"
+openpgp-key-file = "keys/bob.asc"
+
+[[signers]]
+name = "carol"
+roles = ["ci"]
+ssh-key = "{pub(self.carol)}"
+{extra}"""
+        path = self.root / "vouch.toml"
+        path.write_text(text)
+        return path
+
+
+@pytest.fixture
+def release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Release]:
+    """Laptop A builds, laptop B rebuilds from its own clone (and writes its record)."""
+    make_repo(tmp_path / "laptop-a", intree.files())
+    assert run(["build", str(tmp_path / "laptop-a"), "--out", str(tmp_path / "dist")], capsys)[0] == 0
+    second_machine_clone(tmp_path / "laptop-a", tmp_path / "laptop-b")
+    record = tmp_path / "dist" / "demo_intree-1.0.buildinfo.json"
+    rebuild_record = tmp_path / "laptop-b.rebuild.json"
+    code, _, err = run(
+        ["rebuild", str(record), "--source", str(tmp_path / "laptop-b"), "--record", str(rebuild_record)],
+        capsys,
+    )
+    assert code == 0, err
+    keys = tmp_path / "keys"
+    with gpg_key("bob", keys) as bob:
+        monkeypatch.setenv("GNUPGHOME", str(bob.home))
+        yield Release(
+            root=tmp_path,
+            dist=tmp_path / "dist",
+            record=record,
+            rebuild_record=rebuild_record,
+            alice=ssh_key(keys, "alice"),
+            carol=ssh_key(keys, "carol"),
+            mallory=ssh_key(keys, "mallory"),
+            bob=bob,
+        )
+
+
+def sign(release: Release, source: Path, key: str, capsys: pytest.CaptureFixture[str], *extra: str) -> None:
+    code, _, err = run(
+        ["sign", str(source), "--key", key, "--evidence", str(release.evidence), *extra], capsys
+    )
+    assert code == 0, err
+
+
+def check(release: Release, capsys: pytest.CaptureFixture[str], policy: Path) -> tuple[int, dict[str, Any]]:
+    code, out, _ = run(["check", *release.artifacts, "--policy", str(policy), "--json"], capsys)
+    return code, json.loads(out)
+
+
+def test_two_laptops_sign_and_the_gate_counts_them(
+    release: Release, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alice signs through a real ssh-agent: only her public key is on disk for vouch
+    with ssh_agent_holding(release.alice) as agent:
+        for name, value in agent.items():
+            monkeypatch.setenv(name, value)
+        hidden = release.alice.rename(release.alice.with_name("alice-offline"))
+        sign(release, release.record, f"ssh:{release.alice}.pub", capsys, "--role", "releaser")
+        hidden.rename(release.alice)
+    sign(release, release.rebuild_record, f"gpg:{release.bob.fingerprint}", capsys, "--role", "releaser")
+    assert len(release.evidence.read_text().splitlines()) == 2
+
+    code, report = check(release, capsys, release.policy(2))
+    assert code == 0, report
+    assert report["passed"] is True
+    assert [a["vouched_by"] for a in report["artifacts"]] == [["alice", "bob"], ["alice", "bob"]]
+    assert len(report["commits"]) == 1
+
+    code, report = check(release, capsys, release.policy(3))
+    assert code == 1
+    assert report["artifacts"][0]["missing"] == ["1 more trusted signer(s) (have 2 of 3)"]
+
+    code, report = check(release, capsys, release.policy(2, require="[require]\nci = 1"))
+    assert code == 1
+    assert "role ci: 1 more (have 0 of 1)" in report["artifacts"][1]["missing"]
+
+    vsa = release.root / "vsa.json"
+    code, _, _ = run(
+        ["check", *release.artifacts, "--policy", str(release.policy(2)), "--vsa", str(vsa)], capsys
+    )
+    assert code == 0
+    summary = json.loads(vsa.read_text())
+    assert summary["predicateType"] == "https://slsa.dev/verification_summary/v1"
+    assert summary["predicate"]["verificationResult"] == "PASSED"
+    assert len(summary["predicate"]["inputAttestations"]) == 2
+
+
+def test_tampered_artifact_is_a_loud_conflict(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    sign(release, release.rebuild_record, f"ssh:{release.carol}", capsys)
+    wheel = release.dist / WHEEL
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    code, report = check(release, capsys, release.policy(2))
+    assert code == 1
+    conflicts = report["artifacts"][1]["conflicts"]
+    assert len(conflicts) == 2
+    assert all(WHEEL in c for c in conflicts)
+    assert report["artifacts"][1]["vouched_by"] == []
+
+
+def envelope_lines(release: Release) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in release.evidence.read_text().splitlines()]
+
+
+def write_lines(release: Release, lines: list[Any]) -> None:
+    release.evidence.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+
+
+def test_forged_payload_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    (envelope,) = envelope_lines(release)
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["predicate"]["role"] = "ci"
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    write_lines(release, [envelope])
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    assert [r["reason"] for r in report["rejected"]] == [
+        "bad signature (payload or signature altered)",
+        "no trusted signer's valid signature",
+    ]
+
+
+def test_unknown_key_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.mallory}", capsys)
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    assert report["rejected"][0]["reason"].startswith("signature by unknown key SHA256:")
+
+
+def test_same_signer_twice_counts_once(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    sign(release, release.rebuild_record, f"ssh:{release.alice}", capsys)
+    code, report = check(release, capsys, release.policy(2))
+    assert code == 1
+    assert report["artifacts"][0]["vouched_by"] == ["alice"]
+
+
+def test_same_signer_with_two_keys_counts_once(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = release.policy(
+        2,
+        alice_extra=f'openpgp-fingerprint = "{release.bob.fingerprint}"\nopenpgp-key-file = "keys/bob.asc"',
+    )
+    # bob's key now also belongs to alice: the policy is allowed to list it for both, but one
+    # signature by it counts once per person, and alice signs with both of her keys
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    sign(release, release.record, f"gpg:{release.bob.fingerprint}", capsys)
+    code, report = check(release, capsys, policy)
+    assert report["artifacts"][0]["vouched_by"] == ["alice", "bob"]
+    # without bob in the policy, alice's two keys are one signer
+    text = policy.read_text().split("[[signers]]")
+    policy.write_text("[[signers]]".join([text[0], text[1], text[3]]))
+    code, report = check(release, capsys, policy)
+    assert code == 1
+    assert report["artifacts"][0]["vouched_by"] == ["alice"]
+
+
+def test_statement_for_other_files_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sdist = release.dist / SDIST
+    other = release.root / "demo_intree-0.9.tar.gz"
+    other.write_bytes(sdist.read_bytes())
+    commit = "a" * 40
+    run(["sign", str(other), "--key", f"ssh:{release.alice}", "--source-commit", commit,
+         "--evidence", str(release.evidence)], capsys)  # fmt: skip
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    assert "subjects differ from the artifacts" in report["rejected"][0]["reason"]
+    assert "demo_intree-0.9.tar.gz" in report["rejected"][0]["reason"]
+
+
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_extra_or_missing_subjects_are_rejected(
+    change: str, release: Release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = (
+        [release.dist / SDIST]
+        if change == "missing"
+        else [release.dist / SDIST, release.dist / WHEEL, release.record]
+    )
+    run(["sign", *map(str, files), "--key", f"ssh:{release.alice}", "--source-commit", "b" * 40,
+         "--evidence", str(release.evidence)], capsys)  # fmt: skip
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    reason = report["rejected"][0]["reason"]
+    assert ("does not name" in reason) if change == "missing" else ("names other files" in reason)
+
+
+def test_wrong_payload_type_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    (envelope,) = envelope_lines(release)
+    envelope["payloadType"] = "application/json"
+    write_lines(release, [envelope])
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    assert "payloadType 'application/json'" in report["rejected"][0]["reason"]
+
+
+def test_wrong_ssh_namespace_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    (envelope,) = envelope_lines(release)
+    payload = base64.b64decode(envelope["payload"])
+    pae = b"DSSEv1 %d %b %d %b" % (28, b"application/vnd.in-toto+json", len(payload), payload)
+    armored = subprocess.run(["ssh-keygen", "-Y", "sign", "-q", "-f", str(release.alice), "-n", "git"],
+                             input=pae, capture_output=True, check=True).stdout.decode()  # fmt: skip
+    raw = base64.b64decode("".join(armored.strip().splitlines()[1:-1]))
+    envelope["signatures"][0]["sig"] = base64.b64encode(raw).decode()
+    write_lines(release, [envelope])
+    code, report = check(release, capsys, release.policy(1))
+    assert code == 1
+    assert report["rejected"][0]["reason"] == "bad signature (payload or signature altered)"
+
+
+def test_key_outside_its_validity_window(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    policy = release.policy(1, alice_extra="valid-before = 2020-01-01T00:00:00Z")
+    code, report = check(release, capsys, policy)
+    assert code == 1
+    assert report["rejected"][0]["reason"].startswith("alice's key is not valid at")
+
+
+def test_malformed_lines_are_reported_and_do_not_hide_good_ones(
+    release: Release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    sign(release, release.rebuild_record, f"gpg:{release.bob.fingerprint}", capsys)
+    good = release.evidence.read_text().splitlines()
+    write_lines(release, ["{not json", good[0], '{"payload": "x"}', "[]", good[1]])
+    code, report = check(release, capsys, release.policy(2))
+    assert code == 0
+    assert [r["evidence"].rsplit(":", 1)[1] for r in report["rejected"]] == ["1", "3", "4"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("threshold = 1\n", "trusts no signers"),
+        (
+            'threshold = 0\n[[signers]]\nname = "a"\nssh-key = "{key}"\n',
+            "threshold must be an integer of at least 1",
+        ),
+        (
+            'threshold = 2\n[[signers]]\nname = "a"\nssh-key = "{key}"\n',
+            "threshold 2 exceeds the 1 trusted signers",
+        ),
+        (
+            'threshold = 1\nthreshhold = 1\n[[signers]]\nname = "a"\nssh-key = "{key}"\n',
+            "unknown policy keys",
+        ),
+        ('threshold = 1\n[[signers]]\nname = "a"\n', "signer a has no key"),
+    ],
+)
+def test_bad_policy_is_a_configuration_error(
+    body: str, message: str, release: Release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = " ".join(release.alice.with_name("alice.pub").read_text().split()[:2])
+    policy = release.root / "bad.toml"
+    policy.write_text(body.replace("{key}", key))
+    code, _, err = run(["check", *release.artifacts, "--policy", str(policy)], capsys)
+    assert code == 2
+    assert message in err
+
+
+def test_policy_show_and_add_signer_keep_comments(
+    release: Release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = release.policy(2)
+    code, out, _ = run(["policy", "add-signer", "--policy", str(policy), "--name", "dave", "--role", "releaser",
+                        "--ssh-key-file", f"{release.mallory}.pub"], capsys)  # fmt: skip
+    assert code == 0
+    text = policy.read_text()
+    assert text.startswith("# the release team\n")
+    code, out, _ = run(["policy", "show", "--policy", str(policy), "--json"], capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert [s["name"] for s in shown["signers"]] == ["alice", "bob", "carol", "dave"]
+    code, _, err = run(["policy", "add-signer", "--policy", str(policy), "--name", "dave",
+                        "--ssh-key-file", f"{release.mallory}.pub"], capsys)  # fmt: skip
+    assert code == 2
+    assert "exists already" in err
+    assert policy.read_text() == text
