@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,8 +340,8 @@ def test_policy_show_and_add_signer_keep_comments(
     release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
     policy = release.policy(2)
-    code, out, _ = run(["policy", "add-signer", "--policy", str(policy), "--name", "dave", "--role", "releaser",
-                        "--ssh-key-file", f"{release.mallory}.pub"], capsys)  # fmt: skip
+    add = ["policy", "add-signer", "--policy", str(policy), "--name", "dave"]
+    code, out, _ = run([*add, "--role", "releaser", "--ssh-key-file", f"{release.mallory}.pub"], capsys)
     assert code == 0
     text = policy.read_text()
     assert text.startswith("# the release team\n")
@@ -352,3 +354,43 @@ def test_policy_show_and_add_signer_keep_comments(
     assert code == 2
     assert "exists already" in err
     assert policy.read_text() == text
+
+
+SIGSTORE_BUNDLE = (
+    Path(__file__).parents[2] / "shared" / "fixtures" / "pep740" / "pypi-attestations"
+    / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore"
+)  # fmt: skip
+SIGSTORE_SDIST_SHA256 = "c9709ce6fd5b67b59b4a28758cf14d3f411803c4b89b6068b1f1a8e4ee94c8ef"
+WORKFLOWS = "https://github.com/trailofbits/pypi-attestation-models/.github/workflows/"
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("identity", "passes"),
+    [(WORKFLOWS + "release.yml@refs/tags/*", True), (WORKFLOWS + "wrong.yml@refs/tags/*", False)],
+)
+def test_real_sigstore_bundle_is_evidence_under_an_identity_policy(
+    identity: str, passes: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+         "--dest", str(tmp_path), "pypi-attestation-models==0.0.4a2"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    sdist = tmp_path / "pypi_attestation_models-0.0.4a2.tar.gz"
+    assert hashlib.sha256(sdist.read_bytes()).hexdigest() == SIGSTORE_SDIST_SHA256
+    evidence = tmp_path / "evidence.jsonl"
+    evidence.write_text(json.dumps(json.loads(SIGSTORE_BUNDLE.read_text())) + "\n")
+    policy = tmp_path / "vouch.toml"
+    policy.write_text(
+        f'threshold = 1\n[[signers]]\nname = "ci"\nroles = ["ci"]\nsigstore-identity = "{identity}"\n'
+        'sigstore-issuer = "https://token.actions.githubusercontent.com"\n'
+    )
+    code, out, _ = run(
+        ["check", str(sdist), "--evidence", str(evidence), "--policy", str(policy), "--json"], capsys
+    )
+    report = json.loads(out)
+    assert (code == 0) is passes
+    assert report["artifacts"][0]["vouched_by"] == (["ci"] if passes else [])
+    if not passes:
+        assert "verifies under no trusted identity" in report["rejected"][0]["reason"]
