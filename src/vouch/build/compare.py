@@ -9,8 +9,8 @@ from pathlib import Path
 
 from vouch.archive.diff import DiffReport, diff_paths
 from vouch.archive.normalize import normalize_archive
+from vouch.digests import file_sha256
 from vouch.errors import ArchiveError
-from vouch.index.simple import file_sha256
 from vouch.models.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
 
 # clamping every timestamp to 1980 makes two archives' times agree whatever they were

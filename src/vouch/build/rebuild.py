@@ -26,8 +26,9 @@ from vouch.build.compare import compare_artifacts
 from vouch.build.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
 from vouch.build.lock import LockedPackage
 from vouch.build.source import HERMETIC_GIT_ENV
+from vouch.digests import file_sha256
 from vouch.errors import CheckError, OutputError, SourceError, UsageError, VerificationError
-from vouch.index.simple import PYPI_SIMPLE, file_sha256
+from vouch.index.simple import PYPI_SIMPLE
 from vouch.models.record import BuildRecord
 from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
 

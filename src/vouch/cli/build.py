@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from vouch.build.builder import BuildOptions, BuildResult, build
+if TYPE_CHECKING:
+    from vouch.build.builder import BuildResult
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,6 +38,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from vouch.build.builder import BuildOptions, build  # noqa: PLC0415 - keep `vouch --help` fast
+
     options = BuildOptions(
         source=args.source,
         rev=args.rev,

@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from vouch.atomic import write_json_atomic
-from vouch.errors import OutputError
-from vouch.policy.check import CheckReport, check
-from vouch.policy.model import load_policy
-from vouch.policy.sigstore import sigstore_bundle_verifier
-from vouch.policy.vsa import verification_summary
-from vouch.sign.evidence import default_evidence
+if TYPE_CHECKING:
+    from vouch.policy.check import CheckReport
+    from vouch.policy.model import Policy
 
 
 def add_parser(subparsers: Any) -> None:
@@ -38,11 +34,26 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def _sigstore(document: dict[str, Any], policy: Policy) -> tuple[set[str], bytes]:
+    """Loads sigstore (slow to import) only when the evidence holds a Sigstore bundle."""
+    from vouch.policy.sigstore import sigstore_bundle_verifier  # noqa: PLC0415
+
+    return sigstore_bundle_verifier(document, policy)
+
+
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    # imported here so that `vouch --help` and the other commands start fast
+    from vouch.atomic import write_json_atomic  # noqa: PLC0415
+    from vouch.errors import OutputError  # noqa: PLC0415
+    from vouch.policy.check import check  # noqa: PLC0415
+    from vouch.policy.model import load_policy  # noqa: PLC0415
+    from vouch.policy.vsa import verification_summary  # noqa: PLC0415
+    from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+
     policy = load_policy(args.policy)
     artifacts: list[Path] = args.artifacts
     evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
-    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_bundle_verifier)
+    report = check(artifacts, evidence, policy, bundle_verifier=_sigstore)
     if args.vsa is not None:
         try:
             write_json_atomic(args.vsa, verification_summary(report))

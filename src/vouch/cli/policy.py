@@ -9,10 +9,6 @@ from typing import Any
 
 from rich.console import Console
 
-from vouch.errors import UsageError
-from vouch.policy.edit import add_signer
-from vouch.policy.model import find_policy, load_policy
-
 
 def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser("policy", help="show or edit the trust policy")
@@ -35,6 +31,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_show(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from vouch.policy.model import load_policy  # noqa: PLC0415 - keep `vouch --help` fast
+
     policy = load_policy(args.policy)
     if args.json:
         print(json.dumps(policy.to_json(), indent=2))
@@ -50,6 +48,10 @@ def run_show(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def run_add(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from vouch.errors import UsageError  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.policy.edit import add_signer  # noqa: PLC0415
+    from vouch.policy.model import find_policy  # noqa: PLC0415
+
     try:
         path = find_policy(args.policy)
     except UsageError:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from vouch.build.published import PublishedOptions, rebuild_published
-from vouch.build.rebuild import RebuildOptions, rebuild_record
-from vouch.errors import UsageError
-from vouch.index.simple import PYPI_SIMPLE
-from vouch.models.verdict import RebuildReport
-from vouch.report.verdicts import render_rebuild
+if TYPE_CHECKING:
+    from vouch.models.verdict import RebuildReport
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,6 +45,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    # imported here so that `vouch --help` and the other commands start fast
+    from vouch.build.published import PublishedOptions, rebuild_published  # noqa: PLC0415
+    from vouch.build.rebuild import RebuildOptions, rebuild_record  # noqa: PLC0415
+    from vouch.errors import UsageError  # noqa: PLC0415
+
     if args.target.startswith("pypi:"):
         for flag in ("source", "against", "python", "out"):
             if getattr(args, flag) is not None:
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _show(report: RebuildReport, args: argparse.Namespace, out: Console) -> int:
+    from vouch.report.verdicts import render_rebuild  # noqa: PLC0415
+
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

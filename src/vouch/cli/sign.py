@@ -8,15 +8,6 @@ from typing import Any
 
 from rich.console import Console
 
-from vouch.sign.evidence import (
-    default_evidence,
-    dumps,
-    sign,
-    signer_from_keyspec,
-    statement_from_artifacts,
-    statement_from_record,
-)
-
 
 def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -41,6 +32,15 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from vouch.sign.evidence import (  # noqa: PLC0415 - keep `vouch --help` fast
+        default_evidence,
+        dumps,
+        sign,
+        signer_from_keyspec,
+        statement_from_artifacts,
+        statement_from_record,
+    )
+
     inputs: list[Path] = args.inputs
     if len(inputs) == 1 and inputs[0].name.endswith(".json"):
         statement = statement_from_record(inputs[0], args.role)

@@ -17,6 +17,7 @@ import httpx
 from packaging.utils import canonicalize_name
 
 from vouch import __version__
+from vouch.digests import file_sha256
 from vouch.errors import NetworkError, VerificationError
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
@@ -121,11 +122,3 @@ def _index_file(entry: dict[str, Any], base: httpx.URL) -> IndexFile:
         yanked=bool(entry.get("yanked", False)),
         upload_time=str(entry["upload-time"]) if entry.get("upload-time") else None,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -20,8 +20,8 @@ from typing import Any
 from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
 from securesystemslib.signer import Signature
 
+from vouch.digests import file_sha256
 from vouch.errors import CheckError, UsageError
-from vouch.index.simple import file_sha256
 from vouch.policy.model import Policy, TrustedSigner
 from vouch.sign import openpgp
 from vouch.sign.envelope import EnvelopeError, parse_envelope

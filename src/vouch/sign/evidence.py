@@ -18,8 +18,8 @@ from securesystemslib.signer import Signer
 
 from vouch.atomic import write_bytes_atomic
 from vouch.build.rebuild import read_record
+from vouch.digests import file_sha256
 from vouch.errors import OutputError, UsageError
-from vouch.index.simple import file_sha256
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
 from vouch.sign.ssh import SSHSigner

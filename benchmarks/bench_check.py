@@ -1,0 +1,103 @@
+"""`vouch check` over 3 artifacts and 10 evidence lines (5 SSH, 5 OpenPGP signers).
+
+Goal: well under 0.5 s, with no process spawned per evidence line. Run on demand:
+
+    python benchmarks/bench_check.py [--rounds N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vouch.policy.check import check
+from vouch.policy.model import load_policy
+from vouch.sign.evidence import sign, signer_from_keyspec, statement_from_artifacts
+
+
+def make_keys(root: Path) -> tuple[list[str], list[str], str]:
+    """Five SSH keys and five gpg keys (in one GNUPGHOME); returns keyspecs, policy entries, home."""
+    keyspecs, entries = [], []
+    home = tempfile.mkdtemp(prefix="vb")
+    env = os.environ | {"GNUPGHOME": home}
+    for index in range(5):
+        key = root / f"ssh{index}"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        pub = " ".join(key.with_name(key.name + ".pub").read_text().split()[:2])
+        keyspecs.append(f"ssh:{key}")
+        entries.append(f'[[signers]]\nname = "ssh{index}"\nssh-key = "{pub}"\n')
+    for index in range(5):
+        uid = f"gpg{index} <gpg{index}@example.org>"
+        subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid, "ed25519",
+                        "sign", "never"], env=env, check=True, capture_output=True)  # fmt: skip
+        listing = subprocess.run(["gpg", "--batch", "--with-colons", "--list-keys", uid], env=env,
+                                 check=True, capture_output=True, text=True).stdout  # fmt: skip
+        fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+        armored = subprocess.run(
+            ["gpg", "--armor", "--export", fpr], env=env, check=True, capture_output=True
+        )
+        (root / f"gpg{index}.asc").write_bytes(armored.stdout)
+        keyspecs.append(f"gpg:{fpr}")
+        entries.append(
+            f'[[signers]]\nname = "gpg{index}"\nopenpgp-fingerprint = "{fpr}"\nopenpgp-key-file = "gpg{index}.asc"\n'
+        )
+    return keyspecs, entries, home
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        root = Path(tmp_name)
+        artifacts = []
+        for index in range(3):
+            path = root / ("demo-1.0.tar.gz", "demo-1.0-py3-none-any.whl", "demo-1.0-py2-none-any.whl")[index]
+            path.write_bytes(os.urandom(1 << 20))
+            artifacts.append(path)
+        keyspecs, entries, home = make_keys(root)
+        os.environ["GNUPGHOME"] = home
+        policy_path = root / "vouch.toml"
+        policy_path.write_text("threshold = 10\n" + "\n".join(entries))
+        evidence = root / "demo-1.0.intoto.jsonl"
+        statement = statement_from_artifacts(artifacts, "c" * 40, "releaser")
+        for keyspec in keyspecs:
+            sign(statement, signer_from_keyspec(keyspec), evidence)
+        in_process = []
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            report = check(artifacts, [evidence], load_policy(policy_path))
+            in_process.append(time.perf_counter() - started)
+            assert report.passed, report.to_json()
+        cli = []
+        for _ in range(max(3, args.rounds // 4)):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "vouch", "check", *map(str, artifacts), "--policy",
+                            str(policy_path), "--json"], check=True, capture_output=True)  # fmt: skip
+            cli.append(time.perf_counter() - started)
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, env=os.environ)
+    figures = {
+        "artifacts": 3,
+        "evidence_lines": 10,
+        "library_median_ms": round(statistics.median(in_process) * 1000, 1),
+        "cli_median_ms": round(statistics.median(cli) * 1000, 1),
+        "goal_ms": 500,
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
