@@ -46,7 +46,8 @@ def make_keys(root: Path) -> tuple[list[str], list[str], str]:
         (root / f"gpg{index}.asc").write_bytes(armored.stdout)
         keyspecs.append(f"gpg:{fpr}")
         entries.append(
-            f'[[signers]]\nname = "gpg{index}"\nopenpgp-fingerprint = "{fpr}"\nopenpgp-key-file = "gpg{index}.asc"\n'
+            f'[[signers]]\nname = "gpg{index}"\nopenpgp-fingerprint = "{fpr}"\n'
+            f'openpgp-key-file = "gpg{index}.asc"\n'
         )
     return keyspecs, entries, home
 
