@@ -70,6 +70,9 @@ def test_rebuild_uses_the_recorded_repository_when_no_source_is_given(
     statement = json.loads(out_record.read_text())
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
     assert statement["subject"] == json.loads(record.read_text())["subject"]
+    internal = statement["predicate"]["buildDefinition"]["internalParameters"]
+    assert internal["sourceDateEpochOrigin"] == "build record"
+    assert internal["lockOrigin"] == "build record"
 
 
 def test_tampered_build_is_different_and_names_the_member(

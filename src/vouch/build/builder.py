@@ -83,6 +83,7 @@ class BuildOptions:
     interpreter: Interpreter = field(default_factory=Interpreter.current)
     locked: tuple[LockedPackage, ...] | None = None  # exact packages, e.g. from a build record
     locked_origin: str = "build record"
+    source_date_epoch_origin: str = "argument"  # what a given source_date_epoch came from
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
             f"they are not part of this build of {source.commit[:12]}"
         )
     sde = options.source_date_epoch
-    origin = "argument" if sde is not None else "commit-time"
+    origin = options.source_date_epoch_origin if sde is not None else "commit-time"
     sde = sde if sde is not None else source.commit_time
     if sde < 315532800:
         raise UsageError(f"SOURCE_DATE_EPOCH {sde} is before 1980, which zip cannot represent")

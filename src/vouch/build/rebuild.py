@@ -131,6 +131,7 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
                 subdir=record.source.subdir,
                 out=out,
                 source_date_epoch=record.settings.source_date_epoch,
+                source_date_epoch_origin="build record",
                 index_url=options.index_url,
                 cache_dir=options.cache_dir,
                 interpreter=interpreter,
