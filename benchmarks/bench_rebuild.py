@@ -54,9 +54,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(
-        f"{args.spec}: {verdict}, median {figures['cli_median_s']} s over {args.rounds} warm runs (goal < 3 s)"
-    )
+    median = figures["cli_median_s"]
+    print(f"{args.spec}: {verdict}, median {median} s over {args.rounds} warm runs (goal < 3 s)")
     for message, seconds in breakdown:
         print(f"  {seconds:7.3f} s  {message}")
     return 0
