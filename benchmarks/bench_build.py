@@ -56,6 +56,7 @@ from uv import find_uv_bin
 import vouch
 import vouch.build.builder as builder_module
 import vouch.build.env as env_module
+import vouch.build.output as output_module
 import vouch.build.source as source_module
 from vouch.build.builder import BuildOptions, build
 from vouch.build.hooks import BackendRunner
@@ -207,8 +208,10 @@ def run_tool(tool: Tool, repo: Path, out: Path) -> tuple[float, dict[str, str]]:
 
 
 def vouch_command() -> list[str]:
-    script = shutil.which("vouch")
-    return [script] if script is not None else [sys.executable, "-m", "vouch"]
+    """The console script beside this Python (not a shim on PATH, such as pyenv's, which adds its
+    own start-up time), else ``python -m vouch``."""
+    script = Path(sys.executable).parent / "vouch"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "vouch"]
 
 
 def make_tools(cache: Path | None, lock: Path | None) -> list[Tool]:
@@ -291,9 +294,11 @@ class Profiler:
             entry.seconds += time.perf_counter() - started
             entry.calls += 1
 
-    def wrap(self, name: str, func: Callable[P, R]) -> Callable[P, R]:
+    def wrap(self, label: str | Callable[[Sequence[object]], str], func: Callable[P, R]) -> Callable[P, R]:
+        """``func`` timed under ``label``, or under the label computed from its positional args."""
+
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with self.span(name):
+            with self.span(label if isinstance(label, str) else label(args)):
                 return func(*args, **kwargs)
 
         return wrapper
@@ -308,40 +313,43 @@ def _patch(stack: contextlib.ExitStack, owner: object, name: str, value: object)
 @contextlib.contextmanager
 def instrumented(profiler: Profiler) -> Iterator[None]:
     """Time vouch's internal steps by replacing the names its modules call with timed wrappers."""
-    steps = (
-        "open_source", "export_tree", "read_build_system", "parse_lock", "check_lock",
-        "resolve_lock", "fetch_wheels", "create_venv", "normalize_archive", "read_tar_gz",
-        "check_sdist", "extract_sdist", "read_zip", "check_wheel",
-    )  # fmt: skip
-    original_run_tool = env_module._run_tool
-    original_hook = BackendRunner._run
-    original_backend_build = BackendRunner.build
+    # vouch's steps, wrapped where they are looked up (a name missing from a module is skipped,
+    # so the benchmark keeps working while the pipeline's internals move)
+    steps = {
+        builder_module: (
+            "open_source", "export_tree", "read_build_system", "parse_lock", "check_lock",
+            "resolve_lock", "install_locked", "fetch_wheels", "create_venv", "normalize_archive",
+            "read_tar_gz", "check_sdist", "extract_sdist", "read_zip", "check_wheel",
+        ),
+        source_module: ("set_mtimes",),
+        env_module: ("fetch_wheels", "create_venv"),
+    }  # fmt: skip
 
-    def run_tool(command: list[str], env: Mapping[str, str]) -> None:
-        with profiler.span(" ".join([Path(command[0]).name, *command[1:3]]).replace(" --quiet", "")):
-            original_run_tool(command, env)
+    def tool_label(args: Sequence[object]) -> str:
+        command = [str(part) for part in args[0]] if isinstance(args[0], list) else ["?"]
+        return " ".join([Path(command[0]).name, *command[1:3]]).replace(" --quiet", "")
 
-    def hook(
-        runner: BackendRunner, cmd: Sequence[str], cwd: str | None = None,
-        extra_environ: Mapping[str, str] | None = None,
-    ) -> None:  # fmt: skip
-        with profiler.span(f"hook {cmd[2]}" if len(cmd) > 2 else "hook"):
-            original_hook(runner, cmd, cwd, extra_environ)
+    def hook_label(args: Sequence[object]) -> str:
+        command = args[1]
+        return f"hook {command[2]}" if isinstance(command, list) and len(command) > 2 else "hook"
 
-    def backend_build(
-        runner: BackendRunner, srcdir: Path, distribution: str, outdir: Path,
-        installed: Mapping[str, str],
-    ) -> Path:  # fmt: skip
-        with profiler.span(f"backend {distribution}"):
-            return original_backend_build(runner, srcdir, distribution, outdir, installed)
+    def backend_label(args: Sequence[object]) -> str:
+        return f"backend {args[2]}"
 
     with contextlib.ExitStack() as stack:
-        for name in steps:
-            _patch(stack, builder_module, name, profiler.wrap(name, getattr(builder_module, name)))
-        _patch(stack, source_module, "set_mtimes", profiler.wrap("set_mtimes", source_module.set_mtimes))
-        _patch(stack, env_module, "_run_tool", run_tool)
-        _patch(stack, BackendRunner, "_run", hook)
-        _patch(stack, BackendRunner, "build", backend_build)
+        for module, names in steps.items():
+            for name in (name for name in names if hasattr(module, name)):
+                _patch(stack, module, name, profiler.wrap(name, getattr(module, name)))
+        _patch(stack, env_module, "_run_tool", profiler.wrap(tool_label, env_module._run_tool))
+        _patch(stack, BackendRunner, "_run", profiler.wrap(hook_label, BackendRunner._run))
+        _patch(stack, BackendRunner, "build", profiler.wrap(backend_label, BackendRunner.build))
+        for method in ("add", "commit"):  # the outputs' atomic writes (each fsyncs) and renames
+            original = getattr(output_module.Staging, method)
+            _patch(stack, output_module.Staging, method, profiler.wrap(f"Staging.{method}", original))
+        # removing the build's temporary tree (two copies of the project, the venv) at the end;
+        # pyproject_hooks's own temporary folders show up nested under their hook
+        cleanup = profiler.wrap("temporary directory cleanup", tempfile.TemporaryDirectory.cleanup)
+        _patch(stack, tempfile.TemporaryDirectory, "cleanup", cleanup)
         yield
 
 
@@ -382,6 +390,24 @@ def command_output(command: Sequence[str]) -> str:
     return (result.stdout + result.stderr).strip()
 
 
+def vouch_source() -> str:
+    """Where the measured vouch was imported from, with its git commit when that is a checkout
+    (``PYTHONPATH=.../src`` measures another copy: the CLI runs inherit the environment)."""
+    package = Path(vouch.__file__).resolve().parent
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=package,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if commit.returncode != 0 or not commit.stdout.strip():
+        return str(package)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", "."], cwd=package,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    changes = " with uncommitted changes" if status.stdout.strip() else ""
+    return f"{package} (HEAD {commit.stdout.strip()}{changes})"
+
+
 def machine() -> dict[str, str]:
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -392,15 +418,13 @@ def machine() -> dict[str, str]:
         "build": pypa_build.__version__,
         "pip": command_output([sys.executable, "-m", "pip", "--version"]).split(" from ")[0],
         "vouch": vouch.__version__,
+        "vouch_source": vouch_source(),
         "git": command_output(["git", "--version"]),
     }
 
 
 def summarize(runs: list[Run], tools: list[Tool]) -> dict[str, Any]:
-    medians = {
-        tool.name: statistics.median(r.seconds for r in runs if r.tool == tool.name)
-        for tool in tools
-    }
+    medians = {tool.name: statistics.median(r.seconds for r in runs if r.tool == tool.name) for tool in tools}
     vouch_median = medians["vouch"]
     ratio_uv = vouch_median / medians["uv build"]
     ratio_build = vouch_median / medians["python -m build"]
@@ -422,7 +446,7 @@ def render(console: Console, report: dict[str, Any], tools: list[Tool], profile:
     console.print(
         f"[bold]Django {report['django']['version']}[/] ({report['django']['filename']}), "
         f"{report['rounds']} rounds, {info['cpus']} CPUs, {info['python']}, {info['uv']}, "
-        f"build {info['build']}, {info['pip']}, vouch {info['vouch']}"
+        f"build {info['build']}, {info['pip']}, vouch {info['vouch']} from {info['vouch_source']}"
     )
     what = Table(title="What each tool does", title_justify="left")
     what.add_column("tool")
@@ -538,8 +562,10 @@ def benchmark(args: argparse.Namespace, work: Path, log: Console) -> None:
         "django": asdict(sdist),
         "rounds": args.rounds,
         "caches": "fresh per benchmark" if cache is not None else "the user's",
-        "tools": {tool.name: {"does": tool.does, "command": tool.command(Path("REPO"), Path("OUT"))}
-                  for tool in tools},  # fmt: skip
+        "tools": {
+            tool.name: {"does": tool.does, "command": tool.command(Path("REPO"), Path("OUT"))}
+            for tool in tools
+        },
         "runs": [asdict(run) for run in runs],
         "summary": summarize(runs, tools),
         "vouch_profile": {
