@@ -457,6 +457,24 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile
     return t(name, kind=kind, linkname=target)
 
 
+def pax_header(records: bytes) -> bytes:
+    """A raw pax extended header ('x') holding ``records`` as they are, valid or not."""
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, len(records)
+    return info.tobuf(tarfile.USTAR_FORMAT) + records + bytes(-len(records) % 512)
+
+
+def pax_record(key: str, value: str) -> bytes:
+    body = f" {key}={value}\n"
+    length = len(body) + len(str(len(body)))
+    return f"{length + (len(str(length)) > len(str(len(body))))}{body}".encode()
+
+
+def pax_member(records: bytes) -> bytes:
+    """A tar of one member, ``demo/a``, preceded by a pax header holding ``records``."""
+    return pax_header(records) + tar_bytes([t("demo/a", b"x")], tarfile.USTAR_FORMAT)
+
+
 CUT_GZIP = gz(tar_bytes([t("demo/a", os.urandom(1 << 16)), t("demo/big", os.urandom(1 << 18))]))[: 1 << 17]
 CUT_TAR = tar_bytes([t("demo/a", b"x"), t("demo/big", bytes(10_000))])[:2048]
 GARBAGE_HEADER = tar_bytes([t("demo/a", b"x")])[:1024] + b"\x01" * 512 + bytes(1024)
@@ -476,6 +494,13 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "tar-block-device": (bad_tar(t("demo/disk", kind=tarfile.BLKTYPE)), "'demo/disk'"),
     "tar-fifo": (bad_tar(t("demo/fifo", kind=tarfile.FIFOTYPE)), "'demo/fifo'"),
     "tar-sparse": (bad_tar(t("demo/sparse", kind=tarfile.GNUTYPE_SPARSE)), "'demo/sparse'"),
+    "tar-pax-zero-length": (gz(pax_member(b"0 ")), "pax record"),
+    "tar-pax-infinite-mtime": (gz(pax_member(b"18 mtime=1e400000\n")), "demo/a"),
+    "tar-pax-negative-size": (gz(pax_member(b"12 size=-10\n")), "demo/a"),
+    "tar-pax-flood": (
+        gz(b"".join(pax_header(pax_record("comment", "x" * 500_000)) for _ in range(3)) + bytes(1024)),
+        "extended headers",
+    ),
     "tar-not-utf8": (
         bad_tar(t("demo/caf\xe9.txt", b"x"), fmt=tarfile.USTAR_FORMAT, encoding="latin-1"),
         "caf\\xe9",

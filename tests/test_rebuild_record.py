@@ -189,11 +189,11 @@ def test_other_normalizer_version_is_refused(tmp_path: Path, capsys: pytest.Capt
     record = built(tmp_path, capsys)
     edit_record(
         record,
-        lambda d: d["predicate"]["buildDefinition"]["internalParameters"]["normalizer"].update(version=2),
+        lambda d: d["predicate"]["buildDefinition"]["internalParameters"]["normalizer"].update(version=1),
     )
     code, _, err = run(["rebuild", str(record)], capsys)
     assert code == 2
-    assert "vouch-normalizer v2" in err
+    assert "vouch-normalizer v1" in err
 
 
 @pytest.mark.parametrize(

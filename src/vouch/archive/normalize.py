@@ -27,13 +27,16 @@ import io
 import tarfile
 import time
 import zipfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from vouch.archive.safe import DEFAULT_LIMITS, Limits, Member, MemberType, read_tar_gz, read_zip
 from vouch.errors import ArchiveError
 
 NORMALIZER_NAME = "vouch-normalizer"
-NORMALIZER_VERSION = 1
+NORMALIZER_VERSION = 2  # 2: gzip OS byte 255 on every platform
 GZIP_LEVEL = 9
 ZIP_LEVEL = 6
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -47,15 +50,34 @@ def canonical_mode(member: Member) -> int:
     return 0o755 if member.executable else 0o644
 
 
-def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """Return the canonical form of a ``.tar.gz`` sdist."""
-    members = sorted(read_tar_gz(data, limits), key=lambda m: m.name)
+def canonical_members(
+    members: list[Member], source_date_epoch: int, key: Callable[[str], Any] = str
+) -> list[Member]:
+    """Members in canonical order with canonical metadata; the content is untouched."""
+    return [
+        replace(
+            member,
+            type=MemberType.FILE if member.type is MemberType.HARDLINK else member.type,
+            linkname=member.linkname if member.type is MemberType.SYMLINK else "",
+            mode=canonical_mode(member),
+            mtime=float(min(int(member.mtime), source_date_epoch)),
+            uid=0,
+            gid=0,
+            uname="",
+            gname="",
+        )
+        for member in sorted(members, key=lambda m: key(m.name))
+    ]
+
+
+def pack_sdist(members: list[Member]) -> bytes:
+    """A PAX tar.gz of canonical members, in their order."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out:
         for member in members:
             info = tarfile.TarInfo(member.name)
-            info.mtime = min(int(member.mtime), source_date_epoch)
-            info.mode = canonical_mode(member)
+            info.mtime = int(member.mtime)
+            info.mode = member.mode
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             if member.type is MemberType.DIR:
@@ -65,11 +87,16 @@ def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAUL
                 info.type = tarfile.SYMTYPE
                 info.linkname = member.linkname
                 out.addfile(info)
-            else:  # files, and hard links materialised with their target's content
+            else:
                 info.type = tarfile.REGTYPE
                 info.size = len(member.data)
                 out.addfile(info, io.BytesIO(member.data))
     return gzip_canonical(raw.getvalue())
+
+
+def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Return the canonical form of a ``.tar.gz`` sdist."""
+    return pack_sdist(canonical_members(read_tar_gz(data, limits), source_date_epoch))
 
 
 def gzip_canonical(data: bytes) -> bytes:
@@ -95,17 +122,16 @@ def zip_date_time(epoch: float) -> tuple[int, int, int, int, int, int]:
     return (*date_time, stamp.tm_sec - stamp.tm_sec % 2)
 
 
-def normalize_wheel(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """Return the canonical form of a wheel (or any zip archive)."""
-    members = sorted(read_zip(data, limits), key=lambda m: zip_order_key(m.name))
+def pack_wheel(members: list[Member]) -> bytes:
+    """A zip of canonical members, in their order."""
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, mode="w") as out:
         for member in members:
             is_dir = member.type is MemberType.DIR
             info = zipfile.ZipInfo(member.name + ("/" if is_dir else ""))
-            info.date_time = zip_date_time(min(member.mtime, source_date_epoch))
+            info.date_time = zip_date_time(member.mtime)
             info.create_system = 3
-            info.external_attr = (canonical_mode(member) | (0o040000 if is_dir else 0o100000)) << 16
+            info.external_attr = (member.mode | (0o040000 if is_dir else 0o100000)) << 16
             if is_dir:
                 info.external_attr |= 0x10
                 info.compress_type = zipfile.ZIP_STORED
@@ -114,6 +140,11 @@ def normalize_wheel(data: bytes, source_date_epoch: int, limits: Limits = DEFAUL
                 info.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(info, member.data, compresslevel=ZIP_LEVEL)
     return raw.getvalue()
+
+
+def normalize_wheel(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Return the canonical form of a wheel (or any zip archive)."""
+    return pack_wheel(canonical_members(read_zip(data, limits), source_date_epoch, zip_order_key))
 
 
 def normalize_archive(path: Path, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:

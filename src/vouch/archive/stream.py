@@ -179,7 +179,7 @@ class ZipListing(Listing):
                 self._zip = stack.enter_context(zipfile.ZipFile(self._raw))
             except UnicodeDecodeError as exc:
                 raise refuse(label, f"member name {exc.object!r} is not valid UTF-8") from None
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (*_ZIP_READ_ERRORS, struct.error) as exc:
                 raise refuse(label, f"not a valid zip archive: {exc}") from None
             infos = self._zip.infolist()
             if len(infos) > limits.max_members:
@@ -233,6 +233,8 @@ class ZipListing(Listing):
 
     def _local_header(self, info: zipfile.ZipInfo, name: str, label: str) -> bytes:
         """Check the member's local header against the central directory; return its extra field."""
+        if info.header_offset < 0:
+            raise refuse(label, f"member {name!r} has a local header before the start of the file")
         self._raw.seek(info.header_offset)
         fixed = self._raw.read(30)
         if len(fixed) < 30 or fixed[:4] != b"PK\x03\x04":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -38,9 +39,11 @@ from vouch.archive.stream import (
 
 FTEXT, FHCRC, FEXTRA, FNAME, FCOMMENT = 1, 2, 4, 8, 16
 BLOCK = 512
+MAX_EXTENDED = 1 << 20  # pax and GNU long-name headers held at once: real ones are a few hundred bytes
 _REGULAR = (b"0", b"\0", b"7")
 _TYPES = {b"1": MemberType.HARDLINK, b"2": MemberType.SYMLINK, b"5": MemberType.DIR}
 _EXTENDED = (b"x", b"g", b"L", b"K")
+_ZERO_BLOCK = bytes(512)
 _HIGH_BYTES = bytes(range(128))  # deleted by translate(), leaving the bytes >= 128
 _PAX_TIMES = ("atime", "ctime")
 _PAX_KNOWN = {"path", "linkpath", "size", "mtime", "uid", "gid", "uname", "gname", *_PAX_TIMES}
@@ -88,13 +91,15 @@ def read_gzip_header(stream: IO[bytes], label: str) -> GzipHeader:
 
 
 class _Inflated:
-    """The tar stream inflated from a ``.tar.gz``: counted, capped and hashed as it is read; the
+    """The tar stream inflated from a ``.tar.gz``: counted, capped and hashed as it is inflated (in
+    chunks of at least 64 KiB, then served from memory: headers are read 512 bytes at a time); the
     compressed bytes past the gzip header (the deflate body) are hashed as GzipFile reads them."""
 
     def __init__(self, raw: BinaryIO, header_size: int, label: str, limit: int) -> None:
         self._raw, self._skip, self.body_sha256 = raw, header_size, hashlib.sha256()
         self._gzip = gzip.GzipFile(fileobj=cast("IO[bytes]", _Reader(self._read_raw)), mode="rb")
-        self.label, self.limit, self.size, self.sha256 = label, limit, 0, hashlib.sha256()
+        self.label, self.limit, self.inflated, self.sha256 = label, limit, 0, hashlib.sha256()
+        self._buffer, self._at = b"", 0
 
     def _read_raw(self, size: int) -> bytes:
         data = self._raw.read(size)
@@ -103,16 +108,24 @@ class _Inflated:
         self.body_sha256.update(data[cut:])
         return data
 
+    @property
+    def position(self) -> int:
+        return self.inflated - (len(self._buffer) - self._at)
+
     def read(self, size: int = CHUNK) -> bytes:
-        data = self._gzip.read(size)
-        self.size += len(data)
-        if self.size > self.limit:
-            raise refuse(self.label, f"the gzip stream inflates beyond {self.limit} bytes (a gzip bomb?)")
-        self.sha256.update(data)
+        end = self._at + size
+        if end > len(self._buffer):
+            data = self._gzip.read(max(size - (len(self._buffer) - self._at), 1 << 16))
+            self.inflated += len(data)
+            if self.inflated > self.limit:
+                raise refuse(self.label, f"the gzip stream inflates beyond {self.limit} bytes (a gzip bomb?)")
+            self.sha256.update(data)
+            self._buffer, self._at, end = self._buffer[self._at :] + data, 0, size
+        data, self._at = self._buffer[self._at : end], min(end, len(self._buffer))
         return data
 
     def skip_to(self, offset: int) -> None:
-        while self.size < offset and self.read(min(CHUNK, offset - self.size)):
+        while self.position < offset and self.read(min(CHUNK, offset - self.position)):
             pass
 
 
@@ -146,17 +159,21 @@ def tar_headers(stream: _Inflated) -> Iterator[TarHeader]:
     global_pax: dict[str, str] = {}
     extended: dict[str, str] = {}
     long_names: dict[bytes, str] = {}
+    pending = 0  # bytes of extended headers held, for the next member or (global ones) for all
     while True:
         block = stream.read(BLOCK)
-        if len(block) < BLOCK or not block.strip(b"\0"):
+        if len(block) < BLOCK or block == _ZERO_BLOCK:
             if block.strip(b"\0") or extended or long_names:
                 raise CorruptTarError("the tar stream ends inside a header")
             return  # the end-of-archive marker, or the end of the data after a whole member
         _check_sum(block)
         kind, size = block[156:157], _number(block[124:136])
+        if size < 0:
+            raise CorruptTarError(f"a tar header with a negative size ({size})")
         if kind in _EXTENDED:
-            if size > 1 << 20:
-                raise CorruptTarError(f"an extended header of {size} bytes")
+            pending += size
+            if pending > MAX_EXTENDED:
+                raise CorruptTarError(f"extended headers of more than {MAX_EXTENDED} bytes")
             data = stream.read(_padded(size))[:size]
             if len(data) < size:
                 raise CorruptTarError("the tar stream ends inside an extended header")
@@ -175,8 +192,12 @@ def tar_headers(stream: _Inflated) -> Iterator[TarHeader]:
             uname=_text(block[265:297]), gname=_text(block[297:329]), pax={**global_pax, **extended},
         )  # fmt: skip
         _apply_pax(header)
-        extended, long_names = {}, {}
-        end = stream.size + (_padded(header.size) if kind in _REGULAR else 0)
+        extended, long_names, pending = (
+            {},
+            {},
+            sum(len(key) + len(value) for key, value in global_pax.items()),
+        )
+        end = stream.position + (_padded(header.size) if kind in _REGULAR else 0)
         yield header
         stream.skip_to(end)
 
@@ -185,20 +206,22 @@ def _check_sum(block: bytes) -> None:
     """POSIX's unsigned checksum of the header (the checksum field counted as spaces), or the signed
     one some old tars wrote."""
     stored = _number(block[148:156])
-    unsigned = 256 + sum(block[:148]) + sum(block[156:])
+    unsigned = 256 + sum(block) - sum(block[148:156])
+    if stored == unsigned:
+        return
     high = len(block[:148].translate(None, _HIGH_BYTES)) + len(block[156:].translate(None, _HIGH_BYTES))
-    if stored not in (unsigned, unsigned - 256 * high):
+    if stored != unsigned - 256 * high:
         raise CorruptTarError("a tar header's checksum does not match")
 
 
 def _number(field: bytes) -> int:
     """An octal number field, or GNU's base-256 for large and negative values."""
-    if field[:1] in (b"\x80", b"\xff"):
+    if field[0] & 0x80:
         value = int.from_bytes(field[1:], "big")
         return value - 256 ** (len(field) - 1) if field[0] == 0xFF else value
-    digits = field.split(b"\0", 1)[0].strip()
+    digits = field.split(b"\0", 1)[0]
     try:
-        return int(digits, 8) if digits else 0
+        return int(digits, 8) if digits.strip() else 0
     except ValueError:
         raise CorruptTarError(f"a tar header number is not octal ({digits!r})") from None
 
@@ -222,7 +245,7 @@ def _pax_records(data: bytes) -> dict[str, str]:
         except ValueError:
             raise CorruptTarError("a pax record has no valid length") from None
         key, equals, value = data[space + 1 : end - 1].partition(b"=")
-        if space < 0 or end > len(data) or data[end - 1 : end] != b"\n" or not equals:
+        if space < 0 or end <= space + 1 or end > len(data) or data[end - 1 : end] != b"\n" or not equals:
             raise CorruptTarError("a pax record is malformed")
         records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
         at = end
@@ -238,8 +261,10 @@ def _apply_pax(header: TarHeader) -> None:
             int(pax.get(key, getattr(header, key))) for key in ("size", "uid", "gid")
         )
         header.mtime = float(pax["mtime"]) if "mtime" in pax else header.mtime
+        if header.size < 0 or not math.isfinite(header.mtime):
+            raise ValueError
     except ValueError:
-        raise CorruptTarError(f"a pax record of {header.name!r} is not a number") from None
+        raise CorruptTarError(f"a pax record of {printable(header.name)!r} is not a valid number") from None
 
 
 class TarListing(Listing):
@@ -249,6 +274,7 @@ class TarListing(Listing):
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.path, self.limits = path, limits
+        self._owners: dict[tuple[int, int, str, str], Owner] = {}  # one object per distinct owner
         with open_binary(path) as raw:
             self.gzip = read_gzip_header(raw, str(path))
         entries: list[Entry] = []
@@ -263,13 +289,13 @@ class TarListing(Listing):
     def _walk(
         self, emit: Callable[[Entry], None], wanted: Collection[str], found: dict[str, bytes]
     ) -> tuple[str, str]:
-        label, limits, current = str(self.path), self.limits, "the first header"
+        label, limits, current = str(self.path), self.limits, None
         seen: dict[str, MemberType] = {}
         with open_binary(self.path) as raw:
             stream = _Inflated(raw, self.gzip.size, label, limits.max_total_size + (1 << 20))
             try:
                 for header in tar_headers(stream):
-                    current = f"member {printable(header.name)!r}"
+                    current = header.name
                     if len(seen) >= limits.max_members:
                         raise refuse(label, f"more than {limits.max_members} members")
                     entry = self._entry(stream, header, seen, wanted, found)
@@ -277,10 +303,17 @@ class TarListing(Listing):
                     emit(entry)
                 while chunk := stream.read(CHUNK):
                     if chunk.strip(b"\0"):
-                        raise refuse(label, f"data after the end of the tar archive, after {current}")
+                        raise refuse(label, f"data after the end of the tar archive, after {_at(current)}")
             except (CorruptTarError, OSError, EOFError, zlib.error) as exc:
-                raise refuse(label, f"corrupt or truncated archive, at {current}: {exc}") from None
+                raise refuse(label, f"corrupt or truncated archive, at {_at(current)}: {exc}") from None
         return stream.sha256.hexdigest(), stream.body_sha256.hexdigest()
+
+    def _owner(self, header: TarHeader) -> Owner:
+        key = (header.uid, header.gid, header.uname, header.gname)
+        if (owner := self._owners.get(key)) is None:
+            owner = Owner(header.uid, header.gid, printable(header.uname), printable(header.gname))
+            self._owners[key] = owner
+        return owner
 
     def _entry(self, stream: _Inflated, header: TarHeader, seen: dict[str, MemberType],
                wanted: Collection[str], found: dict[str, bytes]) -> Entry:  # fmt: skip
@@ -291,7 +324,7 @@ class TarListing(Listing):
         others = {key: printable(value) for key, value in pax.items() if key not in _PAX_KNOWN}
         common: dict[str, Any] = {
             "name": name, "mode": header.mode & 0o7777, "mtime": header.mtime,
-            "owner": Owner(header.uid, header.gid, printable(header.uname), printable(header.gname)),
+            "owner": self._owner(header),
             "times": {key: pax[key] for key in _PAX_TIMES if key in pax},
             "encoding": {"pax": others} if others else {},
         }  # fmt: skip
@@ -316,3 +349,7 @@ class TarListing(Listing):
         if header.type in (b"3", b"4", b"6"):
             raise refuse(label, f"member {name!r} is a device, FIFO or other special file")
         raise refuse(label, f"member {name!r} has a type tar readers do not agree on ({header.type!r})")
+
+
+def _at(member: str | None) -> str:
+    return "the first header" if member is None else f"member {printable(member)!r}"

@@ -13,15 +13,24 @@ import datetime
 import hashlib
 import os
 import platform
+import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import build as pypa_build
 
 from vouch import __version__
-from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION, normalize_archive
+from vouch.archive.normalize import (
+    NORMALIZER_NAME,
+    NORMALIZER_VERSION,
+    canonical_members,
+    pack_sdist,
+    pack_wheel,
+    zip_order_key,
+)
 from vouch.archive.safe import read_tar_gz, read_zip
 from vouch.build.env import (
     LOCALE,
@@ -48,7 +57,7 @@ from vouch.build.lock import (
 from vouch.build.output import Staging
 from vouch.build.source import Source, export_tree, open_source
 from vouch.build.validate import check_sdist, check_wheel
-from vouch.errors import UsageError
+from vouch.errors import ArchiveError, UsageError
 from vouch.index.simple import PYPI_SIMPLE, SimpleIndex
 from vouch.models.record import (
     BuildRecord,
@@ -121,11 +130,7 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
             f"the working tree of {source.toplevel} has uncommitted changes; "
             f"they are not part of this build of {source.commit[:12]}"
         )
-    sde = options.source_date_epoch
-    origin = options.source_date_epoch_origin if sde is not None else "commit-time"
-    sde = sde if sde is not None else source.commit_time
-    if sde < 315532800:
-        raise UsageError(f"SOURCE_DATE_EPOCH {sde} is before 1980, which zip cannot represent")
+    sde, origin = _epoch(options, source)
     uv = find_uv()
     with tempfile.TemporaryDirectory(prefix="vouch-build-") as tmp_name:
         tmp = Path(tmp_name)
@@ -143,26 +148,14 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
             )
         runner = BackendRunner(venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde)
         progress(f"building the sdist with {system.backend}")
-        sdist_raw = runner.build(project, "sdist", tmp / "raw", installed.versions)
-        sdist_bytes = normalize_archive(sdist_raw, sde)
-        sdist_members = read_tar_gz(sdist_bytes)
-        sdist_info = check_sdist(sdist_raw.name, sdist_members)
-        progress("building the wheel from the sdist")
-        unpacked = extract_sdist(sdist_members, tmp / "sdist")
-        wheel_raw = runner.build(unpacked, "wheel", tmp / "raw", installed.versions)
-        wheel_bytes = normalize_archive(wheel_raw, sde)
-        wheel_info = check_wheel(wheel_raw.name, read_zip(wheel_bytes))
-        if wheel_info != sdist_info:
-            raise UsageError(
-                f"the wheel is {wheel_info.name} {wheel_info.version} "
-                f"but the sdist is {sdist_info.name} {sdist_info.version}"
-            )
-        outputs = {sdist_raw.name: sdist_bytes, wheel_raw.name: wheel_bytes}
+        outputs = _sdist_and_wheel(
+            runner, project, tmp, sde=sde, versions=installed.versions, progress=progress
+        )
         record = _record(
             source=source, options=options, sde=sde, origin=origin, backend=system.backend,
             lock_origin=lock_origin, installed=installed, outputs=outputs, started=started,
         )  # fmt: skip
-        stem = sdist_raw.name.removesuffix(".tar.gz")
+        stem = next(iter(outputs)).removesuffix(".tar.gz")
         record_name = f"{stem}.buildinfo.json"
         lock_target = _lock_target(options, stem, new_lock)
         progress(f"writing into {options.out}")
@@ -178,6 +171,49 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
         for name, data in outputs.items()
     )
     return BuildResult(record, options.out / record_name, artifacts, lock_target, tuple(warnings))
+
+
+def _epoch(options: BuildOptions, source: Source) -> tuple[int, str]:
+    if options.source_date_epoch is None:
+        return source.commit_time, "commit-time"
+    if options.source_date_epoch < 315532800:
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH {options.source_date_epoch} is before 1980, which zip cannot hold"
+        )
+    return options.source_date_epoch, options.source_date_epoch_origin
+
+
+def _sdist_and_wheel(
+    runner: BackendRunner,
+    project: Path,
+    tmp: Path,
+    *,
+    sde: int,
+    versions: dict[str, str],
+    progress: Progress,
+) -> dict[str, bytes]:
+    """The normalised sdist, then the normalised wheel built from it: {file name: bytes}."""
+    sdist_raw = runner.build(project, "sdist", tmp / "raw", versions)
+    sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
+    sdist_info = check_sdist(sdist_raw.name, sdist_members)
+    progress("building the wheel from the sdist")
+    # the backend uses one core: compress the sdist and drop the checkout meanwhile
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        packed_sdist = pool.submit(pack_sdist, sdist_members)
+        pool.submit(shutil.rmtree, tmp / "src", ignore_errors=True)
+        unpacked = extract_sdist(sdist_members, tmp / "sdist")
+        wheel_raw = runner.build(unpacked, "wheel", tmp / "raw", versions)
+        wheel_members = canonical_members(read_zip(wheel_raw.read_bytes()), sde, zip_order_key)
+        wheel_info = check_wheel(wheel_raw.name, wheel_members)
+        pool.submit(shutil.rmtree, tmp / "sdist", ignore_errors=True)
+        wheel_bytes = pack_wheel(wheel_members)
+        sdist_bytes = packed_sdist.result()
+    if wheel_info != sdist_info:
+        raise ArchiveError(
+            f"the wheel is {wheel_info.name} {wheel_info.version} "
+            f"but the sdist is {sdist_info.name} {sdist_info.version}"
+        )
+    return {sdist_raw.name: sdist_bytes, wheel_raw.name: wheel_bytes}
 
 
 def _locked_packages(

@@ -14,16 +14,19 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch import __version__
+from vouch.cli import attest as attest_command
 from vouch.cli import build as build_command
 from vouch.cli import check as check_command
 from vouch.cli import diff as diff_command
 from vouch.cli import policy as policy_command
+from vouch.cli import provenance as provenance_command
 from vouch.cli import rebuild as rebuild_command
 from vouch.cli import sign as sign_command
 from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
+    attest_command, provenance_command,
 )  # fmt: skip
 
 

@@ -22,6 +22,8 @@ from vouch.errors import NetworkError, VerificationError
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+INTEGRITY_JSON = "application/vnd.pypi.integrity.v1+json"
+MAX_PROVENANCE_BYTES = 16 << 20  # PyPI's provenance objects are a few KiB
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class IndexFile:
     sha256: str
     yanked: bool = False
     upload_time: str | None = None
+    provenance: str | None = None  # PEP 740: the URL of the file's provenance object, if listed
 
 
 class SimpleIndex:
@@ -78,6 +81,30 @@ class SimpleIndex:
         except (ValueError, KeyError, TypeError) as exc:
             raise NetworkError(f"the index page {url} is not PEP 691 JSON: {exc}") from exc
 
+    def provenance_url(self, file: IndexFile, project: str, version: str) -> str:
+        """PEP 740: the file's ``provenance`` URL, else PyPI's Integrity API on the index's host."""
+        if file.provenance:
+            return file.provenance
+        path = f"/integrity/{canonicalize_name(project)}/{version}/{file.filename}/provenance"
+        return str(httpx.URL(self.url).copy_with(path=path, query=None, fragment=None))
+
+    def fetch_provenance(self, url: str) -> bytes | None:
+        """The provenance object at ``url`` (unparsed); None when the index has none (HTTP 404)."""
+        body = bytearray()
+        try:
+            with self._client.stream("GET", url, headers={"Accept": INTEGRITY_JSON}) as response:
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    raise NetworkError(f"the index answered {response.status_code} for {url}")
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_PROVENANCE_BYTES:
+                        raise NetworkError(f"{url} is larger than {MAX_PROVENANCE_BYTES} bytes")
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"fetching {url} failed: {exc}") from exc
+        return bytes(body)
+
     def cached(self, sha256: str, filename: str) -> Path | None:
         """The cached copy of a file, if its content still has the expected sha256."""
         path = self.cache_dir / sha256 / filename
@@ -121,4 +148,5 @@ def _index_file(entry: dict[str, Any], base: httpx.URL) -> IndexFile:
         sha256=str(hashes.get("sha256", "")).lower(),
         yanked=bool(entry.get("yanked", False)),
         upload_time=str(entry["upload-time"]) if entry.get("upload-time") else None,
+        provenance=str(base.join(str(entry["provenance"]))) if entry.get("provenance") else None,
     )

@@ -1,0 +1,133 @@
+"""``vouch provenance NAME==VERSION``: every file of a published release, against the expected publisher.
+
+The files come from the index's PEP 691 JSON API; each file's provenance from its PEP 740
+``provenance`` URL, else PyPI's Integrity API on the index's host
+(``/integrity/NAME/VERSION/FILENAME/provenance``). A file that has provenance is downloaded, its
+sha256 checked against the index, and every attestation verified offline. A file missing from the
+Integrity API (404) has no provenance; any other answer, or a download cut short, is "not checked".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+from pypi_attestations import Distribution, Provenance
+
+from vouch.build.builder import default_cache_dir
+from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
+from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.provenance.publisher import ExpectedPublisher
+from vouch.provenance.report import FileReport, ProvenanceReport, Status
+from vouch.provenance.trust import TrustRoot
+from vouch.provenance.verify import check_provenance, load_provenance
+
+Progress = Callable[[str], None]
+_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==(?P<version>\S+)$")
+
+
+def parse_release(spec: str) -> tuple[str, Version]:
+    match = _RELEASE.match(spec)
+    if match is None:
+        raise UsageError(f"{spec!r} is not NAME==VERSION")
+    try:
+        return match["name"], Version(match["version"])
+    except InvalidVersion as exc:
+        raise UsageError(f"{spec!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    release: str
+    publisher: ExpectedPublisher
+    trust: TrustRoot
+    index_url: str = PYPI_SIMPLE
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    transport: httpx.BaseTransport | None = None
+
+
+def release_files(files: list[IndexFile], name: str, version: Version) -> list[IndexFile]:
+    """The sdists and wheels of ``name`` ``version`` among a project's files (yanked ones included)."""
+    project = canonicalize_name(name)
+    chosen = []
+    for file in files:
+        try:
+            if file.filename.endswith(".whl"):
+                parsed = parse_wheel_filename(file.filename)[:2]
+            elif file.filename.endswith((".tar.gz", ".zip")):
+                parsed = parse_sdist_filename(file.filename)
+            else:
+                continue
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+        if parsed == (project, version):
+            chosen.append(file)
+    return chosen
+
+
+def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None) -> ProvenanceReport:
+    name, version = parse_release(options.release)
+    with SimpleIndex(
+        options.index_url, cache_dir=options.cache_dir / "dists", transport=options.transport
+    ) as index:
+        progress(f"reading {name} from {options.index_url}")
+        files = release_files(index.project_files(name), name, version)
+        if not files:
+            raise CheckError(f"{options.index_url} lists no sdist or wheel of {name} {version}")
+        reports = []
+        for file in files:
+            progress(f"checking {file.filename}")
+            reports.append(_check_file(index, file, name, str(version), options))
+    return ProvenanceReport(f"{name}=={version}", options.publisher.to_json(), options.trust.name,
+                            tuple(reports), index=options.index_url)  # fmt: skip
+
+
+def _check_file(
+    index: SimpleIndex, file: IndexFile, name: str, version: str, options: ReleaseOptions
+) -> FileReport:
+    url = index.provenance_url(file, name, version)
+    found = _fetch_provenance(index, file, url)
+    if isinstance(found, FileReport):
+        return found
+    try:
+        index.download(file)
+    except NetworkError as exc:
+        return _report(file, url, Status.UNCHECKED, str(exc))
+    except VerificationError as exc:
+        return _report(file, url, Status.FAILED, str(exc))
+    dist = Distribution(name=file.filename, digest=file.sha256)
+    return check_provenance(found, dist, options.publisher, options.trust, source=url, yanked=file.yanked)
+
+
+def _fetch_provenance(index: SimpleIndex, file: IndexFile, url: str) -> Provenance | FileReport:
+    """The file's provenance, or the report of why there is none to verify."""
+    try:
+        data = index.fetch_provenance(url)
+    except NetworkError as exc:
+        return _report(file, url, Status.UNCHECKED, str(exc))
+    if data is None:
+        return _report(
+            file, url, Status.MISSING, f"the index has no provenance for this file ({url} answered 404)"
+        )
+    try:
+        provenance = load_provenance(data)
+    except ValueError as exc:
+        return _report(file, url, Status.UNCHECKED, f"the index's answer at {url} is {exc}")
+    if not file.sha256:
+        return _report(file, url, Status.UNCHECKED, "the index lists no sha256 for this file")
+    return provenance
+
+
+def _report(file: IndexFile, url: str, status: Status, reason: str) -> FileReport:
+    return FileReport(file.filename, file.sha256, status, (reason,), source=url, yanked=file.yanked)

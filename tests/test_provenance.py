@@ -1,0 +1,475 @@
+"""`vouch provenance verify`: every PEP 740 fixture passes or fails as SOURCES.md says, tampering fails closed.
+
+The fixtures (../shared/fixtures/pep740) are real Sigstore artifacts that verify offline. The
+distributions they attest are not stored: most tests use the name-and-digest form with the sha256
+from dists.txt; the tests marked `network` download the real files from PyPI.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vouch.cli import main
+from vouch.errors import UsageError
+from vouch.index.simple import SimpleIndex
+from vouch.provenance.publisher import parse_publisher
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pep740"
+PA = FIXTURES / "pypi-attestations"
+WH = FIXTURES / "warehouse"
+ROOTS = FIXTURES / "sigstore-trust-root"
+
+
+def _dists() -> dict[str, tuple[str, str]]:
+    rows = [line.split() for line in (FIXTURES / "dists.txt").read_text().splitlines()]
+    return {row[1]: (row[0], row[2]) for row in rows if len(row) == 3 and not row[0].startswith("#")}
+
+
+DISTS = _dists()  # filename -> (requirement or "-", sha256)
+SPT3G = ("spt3g-1.0-cp310-cp310-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+         "d2772f9a5199f05ed1be8d9aa78b879e51772e3ead9d73fe8057257b1aec7cf8")  # fmt: skip
+PEP740_SAMPLE = ("pep740_sampleproject-1.0.0.tar.gz",
+                 "6cdd4a1a0a49aeef47265e7bf8ec1667257b397d34d731dc7b7af349deca1cd8")  # fmt: skip
+GITHUB_PA = "github:trailofbits/pypi-attestations/release.yml"
+GITHUB_MODELS = "github:trailofbits/pypi-attestation-models/release.yml"
+GITLAB = "gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml"
+GOOGLE = "google:919436158236-compute@developer.gserviceaccount.com"
+WILLIAM = "email:william@yossarian.net,https://github.com/login/oauth"
+SAMPLE = "github:pypa/sampleproject/release.yml"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def use_private_sigstore_cache(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
+    """sigstore copies its bundled trust root into the user's cache: xdist workers must not race there."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
+
+
+def real_dist(filename: str, directory: Path) -> Path:
+    """A distribution of dists.txt, downloaded from PyPI (once per directory), its sha256 checked."""
+    requirement, sha256 = DISTS[filename]
+    with SimpleIndex(cache_dir=directory) as index:
+        (file,) = [f for f in index.project_files(requirement.split("==")[0]) if f.filename == filename]
+        assert file.sha256 == sha256, "PyPI lists another sha256 than dists.txt"
+        return index.download(file)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    evidence: Path
+    filename: str
+    sha256: str
+    publisher: str
+    staging: bool = False
+    reason: str | None = None  # None: must verify
+
+    @property
+    def flag(self) -> str:
+        return "--provenance" if self.evidence.name.endswith(".provenance") else "--attestation"
+
+
+def _case(id: str, evidence: Path, publisher: str, *, dist: str | None = None, **kw: Any) -> Case:
+    filename = dist if dist is not None else evidence.name.split(".tar.gz")[0] + ".tar.gz"
+    return Case(id, evidence, filename, DISTS[filename][1], publisher, **kw)
+
+
+PA_SDIST = "pypi_attestations-0.0.19.tar.gz"
+RFC = "rfc8785-0.1.2-py3-none-any.whl"
+CASES = [
+    # what SOURCES.md says passes
+    _case("pa-publish", PA / f"{PA_SDIST}.publish.attestation", GITHUB_PA),
+    _case("pa-slsa", PA / f"{PA_SDIST}.slsa.attestation", GITHUB_PA),
+    _case("pa-provenance", PA / f"{PA_SDIST}.provenance", GITHUB_PA),
+    _case("gitlab", PA / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation", GITLAB),
+    _case("models-bundle", PA / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore", GITHUB_MODELS),
+    _case("models-attestation", PA / "pypi_attestation_models-0.0.4a2.tar.gz.attestation", GITHUB_MODELS),
+    _case("rfc8785", PA / f"{RFC}.attestation", WILLIAM, dist=RFC, staging=True),
+    _case("rfc8785-publish", PA / f"{RFC}.publish.attestation", WILLIAM, dist=RFC, staging=True),
+    _case("rfc8785-bundle", PA / f"{RFC}.sigstore", WILLIAM, dist=RFC, staging=True),
+    _case("google", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", GOOGLE),
+    _case("sampleproject-provenance", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE),
+    # and what fails, with the reason
+    _case("pa-wrong-repository", PA / f"{PA_SDIST}.provenance", "github:other/repo/release.yml",
+          reason="OIDCSourceRepositoryURI does not match"),
+    _case("pa-wrong-workflow", PA / f"{PA_SDIST}.publish.attestation",
+          "github:trailofbits/pypi-attestations/wrong.yml", reason="Build Config URI"),
+    _case("pa-as-gitlab", PA / f"{PA_SDIST}.publish.attestation",
+          "gitlab:trailofbits/pypi-attestations/release.yml", reason="OIDCIssuerV2 does not match"),
+    _case("pa-as-google", PA / f"{PA_SDIST}.publish.attestation", GOOGLE, reason="OIDCIssuer does not match"),
+    _case("pa-on-staging", PA / f"{PA_SDIST}.publish.attestation", GITHUB_PA, staging=True,
+          reason="certificate chain"),
+    _case("gitlab-wrong-path", PA / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation",
+          "gitlab:facutuesca/gitlab-oidc-project/wrong.yml", reason="Build Config URI"),
+    _case("gitlab-as-github", PA / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation",
+          "github:facutuesca/gitlab-oidc-project/.gitlab-ci.yml", reason="OIDCIssuerV2 does not match"),
+    _case("models-wrong-workflow", PA / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore",
+          "github:trailofbits/pypi-attestation-models/wrong.yml", reason="Build Config URI"),
+    _case("rfc8785-on-production", PA / f"{RFC}.attestation", WILLIAM, dist=RFC, reason="certificate chain"),
+    _case("rfc8785-other-person", PA / f"{RFC}.publish.attestation", dist=RFC, staging=True,
+          publisher="email:fake@example.com,https://github.com/login/oauth", reason="SANs do not match"),
+    _case("google-as-github", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", SAMPLE,
+          reason="OIDCIssuerV2 does not match"),
+    _case("provenance-for-another-release", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE,
+          dist="sampleproject-3.0.0.tar.gz", reason="subject does not match distribution name"),
+]  # fmt: skip
+CASES += [
+    Case("spt3g-tags-reordered", PA / ("spt3g-1.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"
+         ".whl.publish.attestation"), *SPT3G, WILLIAM, staging=True),
+    Case("spt3g-on-production", PA / ("spt3g-1.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"
+         ".whl.publish.attestation"), *SPT3G, WILLIAM, reason="certificate chain"),
+    Case("pep740-sampleproject", WH / "pep740-sampleproject-1.0.0.tar.gz.provenance", *PEP740_SAMPLE,
+         "gitlab:pep740-example/sampleproject/.gitlab-ci.yml"),
+    Case("digest-mismatch", PA / f"{PA_SDIST}.publish.attestation", PA_SDIST, "00" * 32, GITHUB_PA,
+         reason="subject does not match distribution digest"),
+    Case("name-mismatch", PA / f"{PA_SDIST}.publish.attestation", "pypi_attestations-0.0.20.tar.gz",
+         DISTS[PA_SDIST][1], GITHUB_PA, reason="subject does not match distribution name"),
+    Case("attestation-moved-to-another-file", PA / f"{PA_SDIST}.publish.attestation",
+         "sampleproject-4.0.0.tar.gz", DISTS["sampleproject-4.0.0.tar.gz"][1], GITHUB_PA,
+         reason="subject does not match distribution name"),
+]  # fmt: skip
+
+
+def verify_args(case: Case, *, pinned: bool) -> list[str]:
+    args = ["provenance", "verify", "--filename", case.filename, "--sha256", case.sha256,
+            case.flag, str(case.evidence), "--publisher", case.publisher, "--json"]  # fmt: skip
+    if pinned:  # the fixtures' copy of sigstore's root, through sigstore's Verifier and vouch's checks
+        root = "staging" if case.staging else "production"
+        return [*args, "--trusted-root", str(ROOTS / f"{root}.trusted_root.json")]
+    return [*args, "--staging"] if case.staging else args
+
+
+@pytest.mark.parametrize("pinned", [False, True], ids=["sigstore-root", "pinned-root"])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fixture(case: Case, pinned: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(verify_args(case, pinned=pinned), capsys)
+    report = json.loads(out)
+    (file,) = report["files"]
+    if case.reason is None:
+        assert (code, file["status"]) == (0, "verified"), file["reason"]
+        assert all(a["verified"] for a in file["attestations"])
+        assert file["attestations"][0]["predicate_type"].startswith("https://")
+    else:
+        assert (code, file["status"]) == (1, "failed"), err
+        assert case.reason in file["reason"]
+        assert not report["ok"]
+
+
+def test_verified_report_names_the_signer_and_the_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.id == "sampleproject-provenance")
+    code, out, _ = run(verify_args(case, pinned=False)[:-1], capsys)
+    assert code == 0
+    assert "verified" in out
+    assert "signed by https://github.com/pypa/sampleproject/.github/workflows/release.yml@refs/heads/main" in out
+    assert "index's publisher claim: github:pypa/sampleproject/release.yml" in out
+    assert "provenance: VERIFIED" in out
+
+
+def test_wrong_workflow_names_the_certificate_uri(capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.id == "pa-wrong-workflow")
+    _, out, _ = run(verify_args(case, pinned=False), capsys)
+    reason = json.loads(out)["files"][0]["reason"]
+    assert "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19" in reason
+    assert "wrong.yml @ trailofbits/pypi-attestations" in reason
+    assert "<Extension" not in reason
+
+
+def test_staging_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.id == "rfc8785-on-production")
+    _, out, _ = run(verify_args(case, pinned=False), capsys)
+    assert "signed with Sigstore staging (pass --staging)" in json.loads(out)["files"][0]["reason"]
+
+
+def test_every_attestation_must_verify(capsys: pytest.CaptureFixture[str]) -> None:
+    good = PA / f"{PA_SDIST}.publish.attestation"
+    other = WH / "sampleproject-3.0.0.tar.gz.publish.attestation"
+    args = ["provenance", "verify", "--filename", PA_SDIST, "--sha256", DISTS[PA_SDIST][1], "--attestation",
+            str(good), "--attestation", str(other), "--publisher", GITHUB_PA, "--json"]  # fmt: skip
+    code, out, _ = run(args, capsys)
+    file = json.loads(out)["files"][0]
+    assert code == 1
+    assert [a["verified"] for a in file["attestations"]] == [True, False]
+
+
+# --- tampering: each fails closed -------------------------------------------------------------
+
+
+def _flip(b64: str, position: int) -> str:
+    raw = bytearray(base64.b64decode(b64))
+    raw[position % len(raw)] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def _tampered_attestation(tmp_path: Path, change: str) -> Path:
+    document = json.loads((PA / f"{PA_SDIST}.publish.attestation").read_text())
+    if change == "signature":
+        document["envelope"]["signature"] = _flip(document["envelope"]["signature"], 10)
+    elif change == "statement":
+        document["envelope"]["statement"] = _flip(document["envelope"]["statement"], 40)
+    elif change == "certificate":  # in the issuer's signature at the end of the certificate
+        material = document["verification_material"]
+        material["certificate"] = _flip(material["certificate"], -20)
+    elif change == "certificate-key":  # in the subject public key
+        material = document["verification_material"]
+        material["certificate"] = _flip(material["certificate"], 400)
+    elif change == "log-entry-time":
+        entry = document["verification_material"]["transparency_entries"][0]
+        entry["integratedTime"] = str(int(entry["integratedTime"]) + 1)
+    elif change == "garbage":
+        path = tmp_path / "garbage.attestation"
+        path.write_bytes(b"\x00not json")
+        return path
+    path = tmp_path / f"{change}.attestation"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    "change", ["signature", "statement", "certificate", "certificate-key", "log-entry-time", "garbage"]
+)
+def test_tampered_attestation_fails(change: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tampered_attestation(tmp_path, change)
+    args = ["provenance", "verify", "--filename", PA_SDIST, "--sha256", DISTS[PA_SDIST][1],
+            "--attestation", str(path), "--publisher", GITHUB_PA, "--json"]  # fmt: skip
+    code, out, _ = run(args, capsys)
+    file = json.loads(out)["files"][0]
+    assert (code, file["status"]) == (1, "failed")
+    assert file["reason"]
+
+
+def _tampered_provenance(tmp_path: Path, **publisher: Any) -> Path:
+    document = json.loads((WH / "sampleproject-4.0.0.tar.gz.provenance").read_text())
+    document["attestation_bundles"][0]["publisher"].update(publisher)
+    path = tmp_path / "sampleproject-4.0.0.tar.gz.provenance"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _verify_sample(path: Path, publisher: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    args = ["provenance", "verify", "--filename", "sampleproject-4.0.0.tar.gz", "--sha256",
+            DISTS["sampleproject-4.0.0.tar.gz"][1], "--provenance", str(path), "--publisher", publisher,
+            "--json"]  # fmt: skip
+    code, out, _ = run(args, capsys)
+    file: dict[str, Any] = json.loads(out)["files"][0]
+    return code, file
+
+
+@pytest.mark.parametrize(
+    ("claim", "shown"),
+    [
+        ({"repository": "evil/sampleproject"}, "github:evil/sampleproject/release.yml"),
+        ({"workflow": "other.yml"}, "github:pypa/sampleproject/other.yml"),
+        ({"kind": "GitLab", "workflow_filepath": "release.yml"}, "gitlab:pypa/sampleproject/release.yml"),
+    ],
+)
+def test_publisher_claim_that_disagrees_with_the_certificate_fails(
+    claim: dict[str, str], shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, file = _verify_sample(_tampered_provenance(tmp_path, **claim), SAMPLE, capsys)
+    assert (code, file["status"]) == (1, "failed")
+    assert f"publisher claim {shown} disagrees with the certificate" in file["reason"]
+    assert file["attestations"][0]["verified"]  # the certificate itself is the expected publisher
+
+
+def test_environment_is_compared_with_the_claim_and_labelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _tampered_provenance(tmp_path, environment="pypi")
+    code, file = _verify_sample(path, f"{SAMPLE}@pypi", capsys)
+    assert code == 0
+    assert any("matches the index's publisher claim" in n and "not in the Sigstore certificate" in n
+               for n in file["notes"])  # fmt: skip
+    code, file = _verify_sample(path, f"{SAMPLE}@release", capsys)
+    assert (code, file["status"]) == (1, "failed")
+    assert "claim says 'pypi', expected 'release' (a claim by the index" in file["reason"]
+    code, file = _verify_sample(path, SAMPLE, capsys)
+    assert code == 0
+    assert any("claimed by the index, not required" in n for n in file["notes"])
+    # the real provenance claims no environment ("")
+    code, file = _verify_sample(WH / "sampleproject-4.0.0.tar.gz.provenance", f"{SAMPLE}@pypi", capsys)
+    assert code == 1
+    assert "claim says none, expected 'pypi'" in file["reason"]
+
+
+def test_environment_of_an_attestation_file_is_reported_unchecked(capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.id == "pa-publish")
+    args = verify_args(case, pinned=False)
+    args[args.index(GITHUB_PA)] = f"{GITHUB_PA}@release"
+    code, out, _ = run(args, capsys)
+    file = json.loads(out)["files"][0]
+    assert code == 0
+    assert "environment 'release': not checked" in file["notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ({"version": 1, "attestation_bundles": []}, "holds no attestation bundles"),
+        ({"version": 1, "attestation_bundles": [{"publisher": {"kind": "GitHub", "repository": "pypa/sampleproject",
+          "workflow": "release.yml"}, "attestations": []}]}, "holds no attestations"),
+        ({"version": 2, "attestation_bundles": []}, "not a PEP 740 provenance object"),
+    ],
+)  # fmt: skip
+def test_empty_or_unknown_provenance_fails(
+    document: dict[str, Any], reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.provenance"
+    path.write_text(json.dumps(document))
+    code, file = _verify_sample(path, SAMPLE, capsys)
+    assert (code, file["status"]) == (1, "failed")
+    assert reason in file["reason"]
+
+
+# --- publisher SPEC, policy and usage -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "fields"),
+    [
+        ("github:pypa/sampleproject/release.yml", {"repository": "pypa/sampleproject", "workflow": "release.yml"}),
+        ("github:o/r/publish.yaml@pypi", {"repository": "o/r", "workflow": "publish.yaml", "environment": "pypi"}),
+        ("gitlab:group/sub/project/.gitlab-ci.yml", {"repository": "group/sub/project",
+                                                     "workflow_filepath": ".gitlab-ci.yml"}),
+        ("gitlab:group/project//ci/release.yml@prod", {"repository": "group/project",
+                                                       "workflow_filepath": "ci/release.yml", "environment": "prod"}),
+        ("google:sa@project.iam.gserviceaccount.com", {"email": "sa@project.iam.gserviceaccount.com"}),
+    ],
+)  # fmt: skip
+def test_publisher_spec(spec: str, fields: dict[str, str]) -> None:
+    expected = parse_publisher(spec)
+    identity = expected.identity
+    for key, value in fields.items():
+        assert getattr(identity, key) == value
+    assert expected.environment == fields.get("environment")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["github:pypa/release.yml", "github:a/b/c/release.yml", "github:a/b/release.txt", "github:a/b/release.yml@",
+     "gitlab:a/b//../x.yml", "google:not-an-email", "email:a@b.org", "email:a@b.org,http://insecure",
+     "bitbucket:a/b/c.yml", "pypa/sampleproject"],
+)  # fmt: skip
+def test_bad_publisher_spec(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(UsageError):
+        parse_publisher(spec)
+    case = CASES[0]
+    args = verify_args(case, pinned=False)
+    args[args.index(case.publisher)] = spec
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert "github:OWNER/REPO/WORKFLOW.yml" in err or "environment" in err
+
+
+def test_publisher_from_the_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    case = next(c for c in CASES if c.id == "pa-publish")
+    args = [a for a in verify_args(case, pinned=False) if a not in {"--publisher", case.publisher}]
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert "pass --publisher SPEC, or set [provenance] publisher" in err
+    (tmp_path / "pyproject.toml").write_text(f'[tool.vouch.provenance]\npublisher = "{GITHUB_PA}"\n')
+    assert run(args, capsys)[0] == 0
+    (tmp_path / "vouch.toml").write_text('[provenance]\npublisher = "github:other/repo/release.yml"\n')
+    code, out, _ = run(args, capsys)
+    assert code == 1
+    assert json.loads(out)["publisher"]["spec"] == "github:other/repo/release.yml"
+    (tmp_path / "vouch.toml").write_text('[provenance]\npublisher = "github:nope"\n')
+    assert run(args, capsys)[0] == 2
+    (tmp_path / "vouch.toml").write_text(f'[provenance]\npublisher = "{GITHUB_PA}"\nstrict = true\n')
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert "unknown keys in [provenance]" in err
+    (tmp_path / "vouch.toml").write_text("threshold = 1\n")
+    code, _, err = run(args, capsys)
+    assert code == 2
+    assert "has none" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--provenance", str(WH / "sampleproject-4.0.0.tar.gz.provenance")], "--attestation FILE (one or more) or"),
+        (["--staging", "--trusted-root", str(ROOTS / "staging.trusted_root.json")], "exclude each other"),
+        (["--trusted-root", str(PA / "200170367.pem")], "is not a Sigstore trusted_root.json"),
+        (["--trusted-root", "/nonexistent/root.json"], "cannot read the trusted root"),
+        (["--index", "https://example.org/simple/"], "--index applies to NAME==VERSION"),
+    ],
+)
+def test_verify_usage_errors(extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    case = next(c for c in CASES if c.id == "pa-publish")
+    code, _, err = run([*verify_args(case, pinned=False), *extra], capsys)
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--filename", PA_SDIST, "--attestation", "x"], "--filename and --sha256 go together"),
+        (["verify", "--filename", PA_SDIST, "--sha256", "abc", "--attestation", "x"], "64 hexadecimal"),
+        (["verify", "--filename", "notadist.txt", "--sha256", "0" * 64, "--attestation", "x"], "not an sdist"),
+        (["verify", "--attestation", "x"], "takes one DIST"),
+        (["verify", "/nonexistent/demo-1.0.tar.gz", "--attestation", "x"], "cannot read"),
+        (["verify", "--filename", PA_SDIST, "--sha256", "0" * 64, "--attestation", "/nonexistent"], "cannot read"),
+        (["demo==1.0", "--attestation", "x"], "--attestation applies to `vouch provenance verify`"),
+        (["demo>=1.0"], "is not NAME==VERSION"),
+        (["demo==1.0", "other==2.0"], "give one NAME==VERSION"),
+    ],
+)
+def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["provenance", *args, "--publisher", GITHUB_PA], capsys)
+    assert code == 2
+    assert message in err
+
+
+# --- real distributions from PyPI ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pypi_dists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pypi-dists")
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("dist", "evidence", "publisher", "code"),
+    [
+        (PA_SDIST, PA / f"{PA_SDIST}.provenance", GITHUB_PA, 0),
+        (PA_SDIST, PA / f"{PA_SDIST}.slsa.attestation", GITHUB_PA, 0),
+        ("pypi_attestation_models-0.0.4a2.tar.gz", PA / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore",
+         GITHUB_MODELS, 0),
+        (RFC, PA / f"{RFC}.publish.attestation", WILLIAM, 0),
+        ("sampleproject-3.0.0.tar.gz", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", GOOGLE, 0),
+        ("sampleproject-4.0.0.tar.gz", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE, 0),
+        ("sampleproject-3.0.0.tar.gz", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE, 1),
+    ],
+)  # fmt: skip
+def test_real_distribution(
+    dist: str, evidence: Path, publisher: str, code: int, pypi_dists: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = real_dist(dist, pypi_dists)
+    flag = "--provenance" if evidence.name.endswith(".provenance") else "--attestation"
+    staging = ["--staging"] if dist == RFC else []
+    result, out, err = run(["provenance", "verify", str(path), flag, str(evidence), "--publisher", publisher,
+                            *staging, "--json"], capsys)  # fmt: skip
+    assert result == code, out + err
+    assert json.loads(out)["files"][0]["sha256"] == DISTS[dist][1]
