@@ -20,13 +20,14 @@ from vouch.cli import check as check_command
 from vouch.cli import diff as diff_command
 from vouch.cli import policy as policy_command
 from vouch.cli import provenance as provenance_command
+from vouch.cli import publish as publish_command
 from vouch.cli import rebuild as rebuild_command
 from vouch.cli import sign as sign_command
 from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
-    attest_command, provenance_command,
+    attest_command, provenance_command, publish_command,
 )  # fmt: skip
 
 

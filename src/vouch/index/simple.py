@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +68,21 @@ class SimpleIndex:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def project_files(self, name: str) -> list[IndexFile]:
+    def project_files(self, name: str, *, missing_ok: bool = False) -> list[IndexFile]:
+        """The project's files: PEP 691 JSON, or a PEP 503 HTML page where the index serves
+        only that (pypiserver, devpi). ``missing_ok``: a project the index does not know (404)
+        has no files, rather than being an error."""
         url = f"{self.url}{canonicalize_name(name)}/"
         try:
-            response = self._client.get(url, headers={"Accept": SIMPLE_JSON})
+            response = self._client.get(url, headers={"Accept": f"{SIMPLE_JSON}, text/html;q=0.1"})
         except httpx.HTTPError as exc:
             raise NetworkError(f"cannot reach the index at {url}: {exc}") from exc
+        if response.status_code == 404 and missing_ok:
+            return []
         if response.status_code != 200:
             raise NetworkError(f"the index answered {response.status_code} for {url}")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            return _html_files(response.text, response.url)
         try:
             page: dict[str, Any] = response.json()
             return [_index_file(entry, response.url) for entry in page["files"]]
@@ -150,3 +158,38 @@ def _index_file(entry: dict[str, Any], base: httpx.URL) -> IndexFile:
         upload_time=str(entry["upload-time"]) if entry.get("upload-time") else None,
         provenance=str(base.join(str(entry["provenance"]))) if entry.get("provenance") else None,
     )
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href") or "", ""
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, self._text.strip()))
+            self._href = None
+
+
+def _html_files(text: str, base: httpx.URL) -> list[IndexFile]:
+    """PEP 503: one anchor per file, named by its text, with ``#sha256=`` on its URL."""
+    parser = _Links()
+    parser.feed(text)
+    files = []
+    for href, filename in parser.links:
+        url = base.join(href)
+        _, _, digest = (url.fragment or "").partition("sha256=")
+        files.append(
+            IndexFile(filename=filename, url=str(url.copy_with(fragment=None)), sha256=digest.lower())
+        )
+    return files
