@@ -394,3 +394,19 @@ def test_real_sigstore_bundle_is_evidence_under_an_identity_policy(
     assert report["artifacts"][0]["vouched_by"] == (["ci"] if passes else [])
     if not passes:
         assert "verifies under no trusted identity" in report["rejected"][0]["reason"]
+
+
+def test_sigstore_signing_without_an_ambient_credential_says_how_to_grant_one(
+    release: Release, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ambient = ["GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"]
+    ambient += ["SIGSTORE_ID_TOKEN", "GOOGLE_SERVICE_ACCOUNT_NAME", "GITLAB_CI", "BUILDKITE", "CIRCLECI"]
+    for name in ambient:
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run(
+        ["sign", str(release.record), "--key", "sigstore", "--evidence", str(release.evidence)], capsys
+    )
+    assert code == 3
+    assert "no ambient OIDC credential" in err
+    assert "id-token: write" in err
+    assert not release.evidence.exists()

@@ -17,6 +17,7 @@ from vouch import __version__
 from vouch.cli import attest as attest_command
 from vouch.cli import build as build_command
 from vouch.cli import check as check_command
+from vouch.cli import ci as ci_command
 from vouch.cli import diff as diff_command
 from vouch.cli import policy as policy_command
 from vouch.cli import provenance as provenance_command
@@ -27,7 +28,7 @@ from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
-    attest_command, provenance_command, publish_command,
+    attest_command, provenance_command, publish_command, ci_command,
 )  # fmt: skip
 
 

@@ -19,7 +19,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("inputs", nargs="+", type=Path, metavar="RECORD | ARTIFACT")
     parser.add_argument(
         "--key", required=True, metavar="KEYSPEC",
-        help="ssh:PATH (a private key, or a .pub held by ssh-agent), gpg:FINGERPRINT",
+        help="ssh:PATH (a private key, or a .pub held by ssh-agent), gpg:FINGERPRINT, or sigstore (CI)",
     )  # fmt: skip
     parser.add_argument("--role", help="the role you sign in (releaser, ci, ...)")
     parser.add_argument("--source-commit", metavar="SHA", help="the commit the artifacts were built from")

@@ -22,22 +22,22 @@ from vouch.digests import file_sha256
 from vouch.errors import OutputError, UsageError
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
+from vouch.sign.keyless import sign_keyless
 from vouch.sign.ssh import SSHSigner
 from vouch.sign.statement import Statement
 
 EVIDENCE_SUFFIX = ".intoto.jsonl"
 
 
-def signer_from_keyspec(keyspec: str) -> Signer:
+def signer_from_keyspec(keyspec: str) -> Signer | None:
+    """The signer for ``ssh:PATH`` or ``gpg:FINGERPRINT``; None for ``sigstore`` (keyless)."""
+    if keyspec == "sigstore":
+        return None
     kind, _, value = keyspec.partition(":")
     if kind == "ssh" and value:
         return SSHSigner(Path(value).expanduser())
     if kind == "gpg" and value:
         return openpgp.signer_for(value)
-    if kind == "sigstore":
-        raise UsageError(
-            "sigstore signing needs an OIDC identity (CI or a browser); this vouch signs with ssh: or gpg:"
-        )
     raise UsageError(f"--key {keyspec!r}: expected ssh:PATH, gpg:FINGERPRINT or sigstore")
 
 
@@ -86,8 +86,14 @@ def statement_from_artifacts(artifacts: Sequence[Path], commit: str | None, role
     return Statement({p.name: file_sha256(p) for p in artifacts}, "", commit, None, role)
 
 
-def sign(statement: Statement, signer: Signer, evidence: Path) -> Signed:
-    envelope = sign_payload(statement.to_payload(), signer)
+def sign(statement: Statement, signer: Signer | None, evidence: Path) -> Signed:
+    """Sign ``statement`` (keyless with Sigstore when ``signer`` is None) and append the
+    envelope, or the Sigstore bundle, as one line of ``evidence``."""
+    if signer is None:
+        keyid, envelope = sign_keyless(statement.to_payload())
+    else:
+        envelope = sign_payload(statement.to_payload(), signer)
+        keyid = signer.public_key.keyid
     previous = evidence.read_bytes() if evidence.is_file() else b""
     if previous and not previous.endswith(b"\n"):
         previous += b"\n"
@@ -95,7 +101,7 @@ def sign(statement: Statement, signer: Signer, evidence: Path) -> Signed:
         write_bytes_atomic(evidence, previous + envelope_line(envelope).encode() + b"\n")
     except OSError as exc:
         raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
-    return Signed(evidence, statement, signer.public_key.keyid, envelope)
+    return Signed(evidence, statement, keyid, envelope)
 
 
 def default_evidence(near: Path, filenames: Sequence[str]) -> Path:
