@@ -181,6 +181,12 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
     names = [s.name for s in signers]
     if len(set(names)) != len(names):
         raise ProjectConfigError(f"{path}: signer names must be unique")
+    owners: dict[str, str] = {}
+    for signer in signers:  # one key is one person: a shared key would count twice
+        for key in signer.describe_keys():
+            if key in owners:
+                raise ProjectConfigError(f"{path}: {signer.name} and {owners[key]} share the key {key}")
+            owners[key] = signer.name
     threshold = table.get("threshold")
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise ProjectConfigError(f"{path}: threshold must be an integer of at least 1")
