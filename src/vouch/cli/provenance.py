@@ -127,6 +127,8 @@ def render(report: ProvenanceReport, out: Console) -> None:
               f"trust root {report.trust_root}", markup=False)  # fmt: skip
     for file in report.files:
         _render_file(file, out)
+    for note in report.notes:
+        out.print(f"note: {note}", style="dim", markup=False)
     counts = ", ".join(
         f"{n} {status}" for status in _STYLES if (n := sum(f.status == status for f in report.files))
     )

@@ -34,6 +34,10 @@ from vouch.provenance.trust import TrustRoot
 from vouch.provenance.verify import check_provenance, load_provenance
 
 Progress = Callable[[str], None]
+NO_PROVENANCE_URLS = (
+    "the index lists no PEP 740 provenance URL for any of these files (an index or mirror without "
+    "PEP 740 lists none); each was looked up in the Integrity API on the index's host"
+)
 _RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)==(?P<version>\S+)$")
 
 
@@ -89,8 +93,11 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
         for file in files:
             progress(f"checking {file.filename}")
             reports.append(_check_file(index, file, name, str(version), options))
+    notes: tuple[str, ...] = ()
+    if not any(file.provenance for file in files):
+        notes = (NO_PROVENANCE_URLS,)
     return ProvenanceReport(f"{name}=={version}", options.publisher.to_json(), options.trust.name,
-                            tuple(reports), index=options.index_url)  # fmt: skip
+                            tuple(reports), index=options.index_url, notes=notes)  # fmt: skip
 
 
 def _check_file(

@@ -91,8 +91,8 @@ class TrustRoot:
                 f"Certificate's Build Config URI {uri} does not match the expected workflow ({wanted[1]})"
             )
         if "certificate chain" in reason and self.pinned is None:
-            other = "production (drop --staging)" if self.staging else "staging (pass --staging)"
-            reason += f"; the certificate does not chain to this root: was it signed with Sigstore {other}?"
+            other = "production, drop --staging" if self.staging else "staging, pass --staging"
+            reason += f" (the certificate does not chain to this root; if it was made with Sigstore {other})"
         return reason
 
 
