@@ -187,9 +187,6 @@ def _archive_level(left: Listing, right: Listing) -> dict[str, Any]:
                 found[aspect] = {"a": value_a, "b": value_b}
         if flags := _changed(_gzip_flags(a), _gzip_flags(b)):
             found["gzip-flags"] = flags
-        if left.stream_sha256 == right.stream_sha256 and left.body_sha256 != right.body_sha256:
-            note = "the same tar stream, compressed differently (another compressor or level)"
-            found["compression"] = {"note": note}
     if isinstance(left, ZipListing) and isinstance(right, ZipListing) and left.comment != right.comment:
         found["compression"] = {"comment": {"a": left.comment, "b": right.comment}}
     if left.kind != "directory":
@@ -212,13 +209,17 @@ def _gzip_flags(header: GzipHeader) -> dict[str, Any]:
 
 
 def _explain_tar_stream(left: TarListing, right: TarListing, archive: dict[str, Any]) -> None:
-    """Members all equal, yet the tar streams differ: their headers are encoded differently."""
-    if left.stream_sha256 != right.stream_sha256 and "member-order" not in archive:
+    """Every member the same, in the same order: yet the tar streams may differ (their headers are
+    encoded differently), or the same stream may be compressed differently."""
+    if "member-order" in archive:
+        return
+    (tar_a, body_a), (tar_b, body_b) = left.stream_digests(), right.stream_digests()
+    if tar_a != tar_b:
         note = "the same members, metadata and contents, with their tar headers encoded differently"
-        archive["compression"] = {
-            "note": note,
-            "tar_sha256": {"a": left.stream_sha256, "b": right.stream_sha256},
-        }
+        archive["compression"] = {"note": note, "tar_sha256": {"a": tar_a, "b": tar_b}}
+    elif body_a != body_b:
+        note = "the same tar stream, compressed differently (another compressor or level)"
+        archive["compression"] = {"note": note}
 
 
 def _member(left: Listing, right: Listing, name: str) -> dict[str, Any]:

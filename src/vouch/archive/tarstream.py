@@ -13,14 +13,13 @@ multi-volume members, devices, unknown types), and requires nothing but zeros af
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import math
 import zlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO
 
 from vouch.archive.safe import Limits, MemberType
 from vouch.archive.stream import (
@@ -45,6 +44,11 @@ _TYPES = {b"1": MemberType.HARDLINK, b"2": MemberType.SYMLINK, b"5": MemberType.
 _EXTENDED = (b"x", b"g", b"L", b"K")
 _ZERO_BLOCK = bytes(512)
 _HIGH_BYTES = bytes(range(128))  # deleted by translate(), leaving the bytes >= 128
+_ZLIB_ERRORS = {
+    "incorrect data check": "the gzip CRC-32 does not match the content (corrupt data)",
+    "incorrect length check": "the gzip length field does not match the content",
+    "incorrect header check": "not a gzip stream where one should start",
+}
 _PAX_TIMES = ("atime", "ctime")
 _PAX_KNOWN = {"path", "linkpath", "size", "mtime", "uid", "gid", "uname", "gname", *_PAX_TIMES}
 
@@ -91,47 +95,55 @@ def read_gzip_header(stream: IO[bytes], label: str) -> GzipHeader:
 
 
 class _Inflated:
-    """The tar stream inflated from a ``.tar.gz``: counted, capped and hashed as it is inflated (in
-    chunks of at least 64 KiB, then served from memory: headers are read 512 bytes at a time); the
-    compressed bytes past the gzip header (the deflate body) are hashed as GzipFile reads them."""
+    """The tar stream inside a ``.tar.gz``, inflated with zlib (which checks the gzip header and each
+    member's CRC-32 and length), counted and capped; read in chunks of at least 64 KiB, then served
+    from memory, since tar headers are read 512 bytes at a time."""
 
-    def __init__(self, raw: BinaryIO, header_size: int, label: str, limit: int) -> None:
-        self._raw, self._skip, self.body_sha256 = raw, header_size, hashlib.sha256()
-        self._gzip = gzip.GzipFile(fileobj=cast("IO[bytes]", _Reader(self._read_raw)), mode="rb")
-        self.label, self.limit, self.inflated, self.sha256 = label, limit, 0, hashlib.sha256()
-        self._buffer, self._at = b"", 0
-
-    def _read_raw(self, size: int) -> bytes:
-        data = self._raw.read(size)
-        cut = min(self._skip, len(data))
-        self._skip -= cut
-        self.body_sha256.update(data[cut:])
-        return data
+    def __init__(self, raw: BinaryIO, label: str, limit: int) -> None:
+        self._raw, self.label, self.limit = raw, label, limit
+        self._inflater, self._input = zlib.decompressobj(wbits=31), b""
+        self.inflated, self._buffer, self._at = 0, b"", 0
 
     @property
     def position(self) -> int:
         return self.inflated - (len(self._buffer) - self._at)
 
     def read(self, size: int = CHUNK) -> bytes:
-        end = self._at + size
-        if end > len(self._buffer):
-            data = self._gzip.read(max(size - (len(self._buffer) - self._at), 1 << 16))
+        while len(self._buffer) - self._at < size and (data := self._inflate(max(size, 1 << 16))):
             self.inflated += len(data)
             if self.inflated > self.limit:
                 raise refuse(self.label, f"the gzip stream inflates beyond {self.limit} bytes (a gzip bomb?)")
-            self.sha256.update(data)
-            self._buffer, self._at, end = self._buffer[self._at :] + data, 0, size
-        data, self._at = self._buffer[self._at : end], min(end, len(self._buffer))
+            self._buffer, self._at = self._buffer[self._at :] + data, 0
+        data = self._buffer[self._at : self._at + size]
+        self._at += len(data)
         return data
 
     def skip_to(self, offset: int) -> None:
         while self.position < offset and self.read(min(CHUNK, offset - self.position)):
             pass
 
-
-@dataclass(frozen=True)
-class _Reader:
-    read: Callable[[int], bytes]
+    def _inflate(self, size: int) -> bytes:
+        """At most ``size`` more bytes; b"" after the last gzip member and any zero padding."""
+        while True:
+            if self._inflater.eof:  # another member may follow (as GzipFile allows), or zeros
+                self._input = self._input.lstrip(b"\0")
+                while not self._input and (more := self._raw.read(CHUNK)):
+                    self._input = more.lstrip(b"\0")
+                if not self._input:
+                    return b""
+                self._inflater = zlib.decompressobj(wbits=31)
+            if not self._input:
+                self._input = self._raw.read(CHUNK)
+                if not self._input:
+                    raise EOFError("the gzip stream is truncated")
+            try:
+                data = self._inflater.decompress(self._input, size)
+            except zlib.error as exc:
+                reason = next((text for key, text in _ZLIB_ERRORS.items() if key in str(exc)), str(exc))
+                raise CorruptTarError(reason) from None
+            self._input = self._inflater.unused_data if self._inflater.eof else self._inflater.unconsumed_tail
+            if data:
+                return data
 
 
 class CorruptTarError(Exception):
@@ -278,21 +290,35 @@ class TarListing(Listing):
         with open_binary(path) as raw:
             self.gzip = read_gzip_header(raw, str(path))
         entries: list[Entry] = []
-        self.stream_sha256, self.body_sha256 = self._walk(entries.append, set(), {})
+        self._walk(entries.append, set(), {})
+        self._digests: tuple[str, str] | None = None
         super().__init__(str(path), entries)
+
+    def stream_digests(self) -> tuple[str, str]:
+        """The sha256 of the tar stream, and of the compressed bytes after the gzip header: read
+        again, and only when asked (when every member is the same, to say what else differs)."""
+        if self._digests is None:
+            tar, body = hashlib.sha256(), hashlib.sha256()
+            with open_binary(self.path) as raw:
+                stream = _Inflated(raw, str(self.path), self.limits.max_total_size + (1 << 20))
+                while chunk := stream.read(CHUNK):
+                    tar.update(chunk)
+                raw.seek(self.gzip.size)
+                while chunk := raw.read(CHUNK):
+                    body.update(chunk)
+            self._digests = tar.hexdigest(), body.hexdigest()
+        return self._digests
 
     def read_texts(self, names: Collection[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         self._walk(lambda _: None, set(names), found)
         return found
 
-    def _walk(
-        self, emit: Callable[[Entry], None], wanted: Collection[str], found: dict[str, bytes]
-    ) -> tuple[str, str]:
+    def _walk(self, emit: Callable[[Entry], None], wanted: Collection[str], found: dict[str, bytes]) -> None:
         label, limits, current = str(self.path), self.limits, None
         seen: dict[str, MemberType] = {}
         with open_binary(self.path) as raw:
-            stream = _Inflated(raw, self.gzip.size, label, limits.max_total_size + (1 << 20))
+            stream = _Inflated(raw, label, limits.max_total_size + (1 << 20))
             try:
                 for header in tar_headers(stream):
                     current = header.name
@@ -306,7 +332,6 @@ class TarListing(Listing):
                         raise refuse(label, f"data after the end of the tar archive, after {_at(current)}")
             except (CorruptTarError, OSError, EOFError, zlib.error) as exc:
                 raise refuse(label, f"corrupt or truncated archive, at {_at(current)}: {exc}") from None
-        return stream.sha256.hexdigest(), stream.body_sha256.hexdigest()
 
     def _owner(self, header: TarHeader) -> Owner:
         key = (header.uid, header.gid, header.uname, header.gname)
