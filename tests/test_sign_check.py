@@ -416,3 +416,10 @@ def test_sigstore_signing_without_an_ambient_credential_says_how_to_grant_one(
     assert "no ambient OIDC credential" in err
     assert "id-token: write" in err
     assert not release.evidence.exists()
+
+
+def test_policy_may_hold_the_doctor_baseline(release: Release, capsys: pytest.CaptureFixture[str]) -> None:
+    sign(release, release.record, f"ssh:{release.alice}", capsys)
+    policy = release.policy(1, extra="\n[baseline]\nrequire-disk-encryption = true\n")
+    code, report = check(release, capsys, policy)
+    assert code == 0, report

@@ -15,10 +15,12 @@ from rich.text import Text
 
 from vouch import __version__
 from vouch.cli import attest as attest_command
+from vouch.cli import audit as audit_command
 from vouch.cli import build as build_command
 from vouch.cli import check as check_command
 from vouch.cli import ci as ci_command
 from vouch.cli import diff as diff_command
+from vouch.cli import doctor as doctor_command
 from vouch.cli import policy as policy_command
 from vouch.cli import provenance as provenance_command
 from vouch.cli import publish as publish_command
@@ -28,7 +30,8 @@ from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
-    attest_command, provenance_command, publish_command, ci_command,
+    attest_command, provenance_command, publish_command, ci_command, audit_command,
+    doctor_command,
 )  # fmt: skip
 
 

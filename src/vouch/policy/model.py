@@ -21,7 +21,7 @@ from vouch.errors import ProjectConfigError, UsageError
 from vouch.sign.openpgp import key_from_armored
 from vouch.sign.ssh import SSHKey
 
-_POLICY_KEYS = {"threshold", "require", "signers", "provenance", "runbook"}
+_POLICY_KEYS = {"threshold", "require", "signers", "provenance", "runbook", "baseline"}
 _SIGNER_KEYS = {
     "name", "roles", "ssh-key", "openpgp-fingerprint", "openpgp-key-file",
     "sigstore-identity", "sigstore-issuer", "valid-after", "valid-before",

@@ -1,0 +1,1 @@
+"""``vouch audit``: CI workflows (zizmor plus release rules) and a GitHub repository's settings."""

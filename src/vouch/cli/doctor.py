@@ -1,0 +1,74 @@
+"""``vouch doctor``: the releaser's machine against the policy's baseline; read-only, no root."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from vouch.doctor.report import DoctorReport
+
+_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow"}
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "doctor",
+        help="check this machine against the release baseline (OS, updates, disk encryption, keys)",
+        description="Check the releaser's machine against [baseline] of the policy (or the defaults). "
+        "Each check ends pass, fail or unknown. Exit 0 when nothing failed, 1 otherwise.",
+    )
+    parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
+    parser.add_argument("--sign", metavar="KEYSPEC", help="sign the result: ssh:PATH or gpg:FINGERPRINT")
+    parser.add_argument(
+        "--evidence",
+        type=Path,
+        default=Path("vouch-doctor.intoto.jsonl"),
+        metavar="FILE",
+        help="where --sign appends the signed statement (default: vouch-doctor.intoto.jsonl)",
+    )
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from vouch.doctor.machine import Machine  # noqa: PLC0415
+    from vouch.doctor.report import load_baseline, run_doctor, write_signed  # noqa: PLC0415
+    from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.sign.evidence import signer_from_keyspec  # noqa: PLC0415
+
+    signer = None
+    if args.sign is not None:
+        signer = signer_from_keyspec(args.sign)
+        if signer is None:
+            raise UsageError("doctor --sign needs ssh:PATH or gpg:FINGERPRINT (Sigstore needs CI's identity)")
+    report = run_doctor(Machine(), load_baseline(args.policy))
+    if signer is not None:
+        write_signed(report, signer, args.evidence)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        render(report, out)
+        if signer is not None:
+            out.print(f"signed statement appended to {args.evidence}", markup=False)
+    return 1 if report.failed else 0
+
+
+def render(report: DoctorReport, out: Console) -> None:
+    for check in report.checks:
+        out.print(
+            Text.assemble(
+                (f"{check.status:<8}", _STYLE[check.status]), (check.id, "bold"), f"  {check.detail}"
+            )
+        )
+        if check.fix and check.status != "pass":
+            out.print(f"          fix: {check.fix}", markup=False, style="dim")
+    failed = len(report.failed)
+    out.print(
+        Text.assemble(("doctor: ", "bold"), (f"{failed} failed", "bold red" if failed else "bold green"))
+    )

@@ -1,0 +1,1 @@
+"""``vouch doctor``: the releaser's machine checked against the policy's ``[baseline]``."""
