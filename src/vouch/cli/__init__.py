@@ -18,6 +18,7 @@ from vouch.cli import attest as attest_command
 from vouch.cli import audit as audit_command
 from vouch.cli import build as build_command
 from vouch.cli import check as check_command
+from vouch.cli import checksums as checksums_command
 from vouch.cli import ci as ci_command
 from vouch.cli import diff as diff_command
 from vouch.cli import doctor as doctor_command
@@ -25,13 +26,14 @@ from vouch.cli import policy as policy_command
 from vouch.cli import provenance as provenance_command
 from vouch.cli import publish as publish_command
 from vouch.cli import rebuild as rebuild_command
+from vouch.cli import runbook as runbook_command
 from vouch.cli import sign as sign_command
 from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
     attest_command, provenance_command, publish_command, ci_command, audit_command,
-    doctor_command,
+    doctor_command, checksums_command, runbook_command,
 )  # fmt: skip
 
 
