@@ -12,16 +12,16 @@ from typing import Any
 
 from securesystemslib.signer import Signer
 
-from vouch.atomic import write_bytes_atomic
 from vouch.doctor.baseline import Baseline, parse_baseline
 from vouch.doctor.keys import check_git_signs_tags, check_gpg_keys, check_ssh_signing_key
 from vouch.doctor.machine import Machine
 from vouch.doctor.result import CheckResult
 from vouch.doctor.system import check_encryption, check_firewall, check_os, check_screen_lock, check_updates
-from vouch.errors import OutputError, UsageError
+from vouch.errors import UsageError
 from vouch.models.record import STATEMENT_TYPE
 from vouch.policy.model import find_policy, policy_table
-from vouch.sign.envelope import envelope_line, sign_payload
+from vouch.sign.envelope import sign_payload
+from vouch.sign.evidence import append_evidence
 
 DOCTOR_PREDICATE = "https://github.com/vouch-dev/vouch/doctor/v1"
 REPORT_VERSION = 1
@@ -91,13 +91,7 @@ def statement_payload(report: DoctorReport) -> bytes:
 def write_signed(report: DoctorReport, signer: Signer, evidence: Path) -> dict[str, Any]:
     """Sign the report's statement and append the DSSE envelope as one line of ``evidence``."""
     envelope = sign_payload(statement_payload(report), signer)
-    previous = evidence.read_bytes() if evidence.is_file() else b""
-    if previous and not previous.endswith(b"\n"):
-        previous += b"\n"
-    try:
-        write_bytes_atomic(evidence, previous + envelope_line(envelope).encode() + b"\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
+    append_evidence(evidence, envelope)
     return envelope
 
 

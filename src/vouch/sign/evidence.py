@@ -94,6 +94,12 @@ def sign(statement: Statement, signer: Signer | None, evidence: Path) -> Signed:
     else:
         envelope = sign_payload(statement.to_payload(), signer)
         keyid = signer.public_key.keyid
+    append_evidence(evidence, envelope)
+    return Signed(evidence, statement, keyid, envelope)
+
+
+def append_evidence(evidence: Path, envelope: dict[str, Any]) -> None:
+    """Append ``envelope`` as one line of the evidence file (rewritten atomically)."""
     previous = evidence.read_bytes() if evidence.is_file() else b""
     if previous and not previous.endswith(b"\n"):
         previous += b"\n"
@@ -101,7 +107,6 @@ def sign(statement: Statement, signer: Signer | None, evidence: Path) -> Signed:
         write_bytes_atomic(evidence, previous + envelope_line(envelope).encode() + b"\n")
     except OSError as exc:
         raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
-    return Signed(evidence, statement, keyid, envelope)
 
 
 def default_evidence(near: Path, filenames: Sequence[str]) -> Path:
