@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``path`` through a synced temporary file in the same folder. ``exclusive``: refuse
+    to replace an existing file, even one that appears meanwhile (``FileExistsError``)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as stream:
@@ -17,10 +19,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
+        if exclusive:
+            os.link(tmp, path)  # unlike rename, link fails when the target exists
+        else:
+            Path(tmp).replace(path)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dump_json(data: Any) -> str:

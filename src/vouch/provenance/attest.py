@@ -10,8 +10,6 @@ token is never printed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 from pypi_attestations import Attestation, AttestationError, Distribution
 from sigstore.errors import Error as SigstoreError
 
+from vouch.atomic import write_bytes_atomic
 from vouch.errors import CheckError, OutputError, UsageError, VerificationError
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FORMAT_VERSION, one_line
@@ -160,19 +159,8 @@ def attest(
 def write_new(path: Path, data: bytes) -> None:
     """Write ``path`` atomically, refusing to replace an existing file (even one that appeared meanwhile)."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write in {path.parent}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(tmp).chmod(0o644)
-        os.link(tmp, path)  # unlike rename, link fails when the target exists
+        write_bytes_atomic(path, data, exclusive=True)
     except FileExistsError as exc:
         raise OutputError(f"{path} appeared meanwhile; it was not overwritten") from exc
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
