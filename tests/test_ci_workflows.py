@@ -89,3 +89,19 @@ def test_values_that_would_inject_into_the_workflow_are_refused(tmp_path: Path) 
     out = tmp_path / "release.yml"
     assert main(["ci", "github", "--project", "demo${{ github.event }}", "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_tag_pattern_for_bare_version_tags_stays_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / ".github" / "workflows" / "release.yml"
+    assert main(["ci", "github", "--project", "django", "--tag-pattern", "[0-9]*", "--out", str(out)]) == 0
+    document: dict[Any, Any] = yaml.safe_load(out.read_text())
+    assert document[True] == {"push": {"tags": ["[0-9]*"]}}
+    result = subprocess.run(
+        ["zizmor", "--offline", "--format", "json", "--persona", "pedantic", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert json.loads(result.stdout) == []
+    assert main(["ci", "github", "--project", "django", "--tag-pattern", 'x"; rm -rf', "--out", str(out),
+                 "--force"]) == 2  # fmt: skip

@@ -24,6 +24,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--evidence-dir", default="release-evidence",
                         help="where release managers commit their signed statements")  # fmt: skip
     parser.add_argument("--environment", default="pypi", help="the protected deployment environment")
+    parser.add_argument("--tag-pattern", default="v*",
+                        help='the release tags (GitHub glob; default "v*"; Django: "[0-9]*")')  # fmt: skip
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         policy=args.policy,
         evidence_dir=args.evidence_dir,
         environment=args.environment,
+        tag_pattern=args.tag_pattern,
     )
     path = write_workflow(options, args.out, force=args.force)
     if args.json:

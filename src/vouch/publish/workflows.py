@@ -8,6 +8,7 @@ protected environment). It has no zizmor findings under the regular and pedantic
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -29,6 +30,7 @@ class WorkflowOptions:
     policy: str = "vouch.toml"
     evidence_dir: str = "release-evidence"
     environment: str = "pypi"
+    tag_pattern: str = "v*"  # GitHub's glob for release tags; Django's tags are bare: "[0-9]*"
     vouch_version: str = __version__
 
 
@@ -49,6 +51,10 @@ def render(options: WorkflowOptions) -> str:
     for value in (options.project, options.python, options.policy, options.evidence_dir, options.environment):
         if not value or any(c in value for c in "\n\r\"'$`{}\\ "):
             raise UsageError(f"{value!r} cannot go into a workflow: use plain names and paths")
+    if not re.fullmatch(r"[A-Za-z0-9_.*?\[\]/+-]+", options.tag_pattern):
+        raise UsageError(
+            f"tag pattern {options.tag_pattern!r}: use letters, digits and the glob characters * ? [ ]"
+        )
     text = resources.files("vouch.publish").joinpath("templates", TEMPLATES[options.kind]).read_text("utf-8")
     substitutions = {
         "@VOUCH_VERSION@": options.vouch_version,
@@ -57,6 +63,7 @@ def render(options: WorkflowOptions) -> str:
         "@EVIDENCE_DIR@": options.evidence_dir,
         "@ENVIRONMENT@": options.environment,
         "@PROJECT@": options.project,
+        "@TAG_PATTERN@": options.tag_pattern,
     }
     for token, value in substitutions.items():
         text = text.replace(token, value)
