@@ -423,3 +423,16 @@ def test_policy_may_hold_the_doctor_baseline(release: Release, capsys: pytest.Ca
     policy = release.policy(1, extra="\n[baseline]\nrequire-disk-encryption = true\n")
     code, report = check(release, capsys, policy)
     assert code == 0, report
+
+
+def test_statements_naming_different_commits_fail_the_check(
+    release: Release, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, commit in ((release.alice, "a" * 40), (release.carol, "b" * 40)):
+        code, _, err = run(["sign", *release.artifacts, "--key", f"ssh:{key}", "--source-commit", commit,
+                            "--evidence", str(release.evidence)], capsys)  # fmt: skip
+        assert code == 0, err
+    code, report = check(release, capsys, release.policy(2))
+    assert code == 1
+    assert [a["vouched_by"] for a in report["artifacts"]] == [["alice", "carol"], ["alice", "carol"]]
+    assert report["problems"] == [f"the accepted statements name different commits: {['a' * 40, 'b' * 40]}"]
