@@ -16,11 +16,7 @@ from pathlib import Path
 
 import httpx
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 from pypi_attestations import Distribution, Provenance
@@ -28,6 +24,7 @@ from pypi_attestations import Distribution, Provenance
 from vouch.build.builder import default_cache_dir
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
 from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.models.dist import dist_name_version
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
 from vouch.provenance.trust import TrustRoot
@@ -63,21 +60,8 @@ class ReleaseOptions:
 
 def release_files(files: list[IndexFile], name: str, version: Version) -> list[IndexFile]:
     """The sdists and wheels of ``name`` ``version`` among a project's files (yanked ones included)."""
-    project = canonicalize_name(name)
-    chosen = []
-    for file in files:
-        try:
-            if file.filename.endswith(".whl"):
-                parsed = parse_wheel_filename(file.filename)[:2]
-            elif file.filename.endswith((".tar.gz", ".zip")):
-                parsed = parse_sdist_filename(file.filename)
-            else:
-                continue
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            continue
-        if parsed == (project, version):
-            chosen.append(file)
-    return chosen
+    wanted = (canonicalize_name(name), version)
+    return [file for file in files if dist_name_version(file.filename) == wanted]
 
 
 def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None) -> ProvenanceReport:

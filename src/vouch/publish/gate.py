@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-
 from vouch.build.builder import default_cache_dir
 from vouch.errors import CheckError, UsageError, VerificationError
 from vouch.index.simple import SimpleIndex
+from vouch.models.dist import dist_name_version
 from vouch.policy.check import CheckReport, check
 from vouch.policy.model import load_policy
 
@@ -108,14 +102,10 @@ def release_of(artifacts: Sequence[Path]) -> str:
     """The one project all artifacts belong to; sdists come first in the upload order."""
     projects = set()
     for path in artifacts:
-        try:
-            if path.name.endswith(".whl"):
-                name, version, _, _ = parse_wheel_filename(path.name)
-            else:
-                name, version = parse_sdist_filename(path.name)
-        except (InvalidWheelFilename, InvalidSdistFilename) as exc:
-            raise UsageError(f"{path.name} is not an sdist or a wheel: {exc}") from exc
-        projects.add((name, version))
+        parsed = dist_name_version(path.name)
+        if parsed is None:
+            raise UsageError(f"{path.name} is not an sdist or a wheel file name")
+        projects.add(parsed)
     if len(projects) != 1:
         raise UsageError(f"the artifacts belong to several releases: {sorted(map(str, projects))}")
     return str(next(iter(projects))[0])

@@ -8,18 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from securesystemslib.signer import Signer
 
 from vouch.atomic import write_bytes_atomic
 from vouch.build.rebuild import read_record
 from vouch.digests import file_sha256
 from vouch.errors import OutputError, UsageError
+from vouch.models.dist import dist_name_version
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
 from vouch.sign.keyless import sign_keyless
@@ -44,14 +39,9 @@ def signer_from_keyspec(keyspec: str) -> Signer | None:
 def release_stem(filenames: Sequence[str]) -> str:
     """``NAME-VERSION`` from a release's sdist or wheel file names."""
     for filename in filenames:
-        try:
-            if filename.endswith(".whl"):
-                name, version, _, _ = parse_wheel_filename(filename)
-            else:
-                name, version = parse_sdist_filename(filename)
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            continue
-        return f"{name.replace('-', '_')}-{version}"
+        parsed = dist_name_version(filename)
+        if parsed is not None:
+            return f"{parsed[0].replace('-', '_')}-{parsed[1]}"
     raise UsageError("cannot tell the release from these file names; pass --evidence FILE")
 
 
