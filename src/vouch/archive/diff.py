@@ -58,8 +58,6 @@ ARCHIVE_ASPECTS = ("gzip-mtime", "gzip-filename", "gzip-os", "gzip-flags", "memb
 MEMBER_ASPECTS = ("type", "link-target", "mode", "executable", "mtime", "owner", "compression", "content",
                   "metadata", "wheel", "record")  # fmt: skip
 ASPECTS = ARCHIVE_ASPECTS + MEMBER_ASPECTS
-NORMALISABLE_ASPECTS = frozenset({"gzip-mtime", "gzip-filename", "gzip-os", "gzip-flags", "member-order",
-                                  "mtime", "mode", "owner", "compression"})  # fmt: skip
 TEXT_BUDGET = 32 << 20  # text members held at once, per side, to build unified diffs
 KINDS = {"sdist": "an sdist (.tar.gz)", "zip": "a wheel or zip", "directory": "a directory"}
 

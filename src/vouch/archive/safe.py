@@ -78,7 +78,8 @@ def check_member_name(name: str) -> str:
     return stripped
 
 
-def _check_link_target(name: str, target: str) -> None:
+def check_link_target(name: str, target: str) -> None:
+    """Refuse a link whose target is absolute, empty, or resolves outside the archive root."""
     if not target or target.startswith("/"):
         raise ArchiveError(f"link {name!r} points to an absolute or empty path {target!r}")
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
@@ -163,7 +164,7 @@ def _tar_member(
     if info.isdir():
         return Member(type=MemberType.DIR, **common)  # type: ignore[arg-type]
     if info.issym():
-        _check_link_target(name, info.linkname)
+        check_link_target(name, info.linkname)
         return Member(type=MemberType.SYMLINK, linkname=info.linkname, **common)  # type: ignore[arg-type]
     if info.islnk():
         target = check_member_name(info.linkname)

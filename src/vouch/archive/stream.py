@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from vouch.archive.safe import Limits, MemberType, _check_link_target, check_member_name
+from vouch.archive.safe import Limits, MemberType, check_link_target, check_member_name
 from vouch.errors import ArchiveError, CheckError
 
 CHUNK = 1 << 20
@@ -134,7 +134,7 @@ def checked_name(label: str, name: str) -> str:
 def checked_link(label: str, name: str, target: str) -> str:
     """``target`` for reporting, refused if it is absolute or leads out of the archive."""
     try:
-        _check_link_target(name, target)
+        check_link_target(name, target)
     except ArchiveError as exc:
         raise refuse(label, str(exc)) from None
     return printable(target)

@@ -37,7 +37,7 @@ from vouch.build.lock import resolve_lock
 from vouch.errors import CheckError, OutputError, UsageError
 from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
 from vouch.models.record import Dependency, Subject, rebuild_statement
-from vouch.models.verdict import ArtifactVerdict, RebuildReport
+from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
 
 Progress = Callable[[str], None]
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
@@ -162,7 +162,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
                 note = f"the rebuild is named {rebuilt.name}"
                 verdict = ArtifactVerdict(
                     published.name, verdict.expected_sha256, verdict.rebuilt_sha256,
-                    verdict.verdict.DIFFERENT, verdict.normalisations, verdict.differences, note,
+                    Verdict.DIFFERENT, verdict.normalisations, verdict.differences, note,
                 )  # fmt: skip
             verdicts.append(verdict)
             recipe_json = recipe.to_json() | {
