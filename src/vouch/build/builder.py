@@ -57,7 +57,7 @@ from vouch.build.lock import (
 from vouch.build.output import Staging
 from vouch.build.source import Source, export_tree, open_source
 from vouch.build.validate import check_sdist, check_wheel
-from vouch.errors import ArchiveError, UsageError
+from vouch.errors import ArchiveError, CheckError, UsageError
 from vouch.index.simple import PYPI_SIMPLE, SimpleIndex
 from vouch.models.record import (
     BuildRecord,
@@ -67,6 +67,7 @@ from vouch.models.record import (
     Subject,
     Toolchain,
 )
+from vouch.untrusted import DocumentError, read_regular_file, read_tree_file
 
 Progress = Callable[[str], None]
 BUILDER_ID = "https://github.com/vouch-dev/vouch"
@@ -225,10 +226,10 @@ def _locked_packages(
         origin = options.locked_origin
     elif options.build_lock is not None and options.build_lock.is_file():
         origin = str(options.build_lock)
-        packages = parse_lock(options.build_lock.read_text(encoding="utf-8"), origin)
-    elif options.build_lock is None and (project / LOCK_FILENAME).is_file():
+        packages = parse_lock(_lock_text(options.build_lock, None, origin), origin)
+    elif options.build_lock is None and os.path.lexists(project / LOCK_FILENAME):
         origin = f"{LOCK_FILENAME} at the revision"
-        packages = parse_lock((project / LOCK_FILENAME).read_text(encoding="utf-8"), origin)
+        packages = parse_lock(_lock_text(project / LOCK_FILENAME, project, origin), origin)
     else:
         progress("resolving the build requirements with uv")
         packages = resolve_lock(
@@ -243,6 +244,22 @@ def _locked_packages(
         return packages, "resolved", rendered
     check_lock(packages, system.requires, origin=origin)
     return packages, origin, None
+
+
+def _lock_text(path: Path, tree: Path | None, origin: str) -> str:
+    """The text of a build lock: a regular UTF-8 file (inside ``tree`` when it comes from one)."""
+    try:
+        if tree is None:
+            data = read_regular_file(path, "the build lock")
+        else:
+            data = read_tree_file(tree, path.name, "the build lock")
+        return data.decode("utf-8")
+    except (DocumentError, FileNotFoundError) as exc:
+        raise UsageError(str(exc) if isinstance(exc, DocumentError) else f"{origin} does not exist") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{origin} is not UTF-8 text") from None
+    except OSError as exc:
+        raise CheckError(f"cannot read {origin}: {exc.strerror}") from exc
 
 
 def _lock_target(options: BuildOptions, stem: str, new_lock: str | None) -> Path | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.build.env import uv_environment
 from vouch.errors import LockMismatchError, ProjectConfigError, ToolError, UsageError
+from vouch.untrusted import DocumentError, load_toml, read_tree_file
 
 LOCK_FORMAT = 1
 LOCK_FILENAME = "build-requirements.lock"
@@ -54,9 +54,12 @@ def read_build_system(project_dir: Path) -> BuildSystem:
             hint="vouch builds PEP 517 projects: add pyproject.toml with a [build-system] table",
         )
     try:
-        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProjectConfigError(f"pyproject.toml is not valid TOML: {exc}") from exc
+        data = read_tree_file(project_dir, "pyproject.toml", "pyproject.toml")
+        table = load_toml(data, "pyproject.toml").get("build-system")
+    except DocumentError as exc:
+        raise ProjectConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ProjectConfigError(f"cannot read pyproject.toml: {exc.strerror}") from exc
     if not isinstance(table, dict):
         raise ProjectConfigError(
             "pyproject.toml has no [build-system] table",
@@ -105,7 +108,8 @@ def parse_lock(text: str, origin: str = "build lock") -> list[LockedPackage]:
         hashes = [w.removeprefix("--hash=") for w in words[1:]]
         if match is None or not hashes or any(not w.startswith("--hash=") for w in words[1:]):
             raise UsageError(
-                f"{origin}, line {number}: expected 'name==version --hash=sha256:...', got {line!r}"
+                f"{origin}, line {number}: expected 'name==version --hash=sha256:...'",
+                hint="regenerate it: uv pip compile --generate-hashes",
             )
         if any(not h.startswith("sha256:") or len(h) != 71 for h in hashes):
             raise UsageError(f"{origin}, line {number}: only sha256 hashes are accepted")

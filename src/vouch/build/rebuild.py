@@ -8,7 +8,6 @@ other process settings, another Python minor version without ``--python``) is re
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -29,8 +28,10 @@ from vouch.build.source import HERMETIC_GIT_ENV
 from vouch.digests import file_sha256
 from vouch.errors import CheckError, OutputError, SourceError, UsageError, VerificationError
 from vouch.index.simple import PYPI_SIMPLE
+from vouch.models.dist import is_plain_filename
 from vouch.models.record import BuildRecord
 from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
+from vouch.untrusted import DocumentError, load_json, read_regular_file
 
 Progress = Callable[[str], None]
 _REMOTE = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
@@ -56,16 +57,30 @@ class RebuildResult:
 
 def read_record(path: Path) -> BuildRecord:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular_file(path, "build record")
     except FileNotFoundError:
         raise UsageError(f"build record {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CheckError(f"cannot read the build record {path}: {exc}") from exc
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise CheckError(f"cannot read the build record {path}: {exc.strerror}") from exc
     try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path} is not JSON: {exc}") from exc
+        document = load_json(data, f"build record {path}")
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
     return BuildRecord.from_statement(document)
+
+
+def check_subject_names(record: BuildRecord, path: Path) -> None:
+    """Subjects name files by a plain name only: never a path that could reach outside --out."""
+    if not record.subjects:
+        raise UsageError(f"the build record {path} names no artifacts")
+    for subject in record.subjects:
+        if not is_plain_filename(subject.name):
+            raise UsageError(
+                f"the build record {path} names {subject.name!r}, which is not a plain file name",
+                hint="a build record's subjects are the artifacts' file names, without folders",
+            )
 
 
 def check_reproducible_here(record: BuildRecord, interpreter: Interpreter) -> None:
@@ -114,6 +129,7 @@ def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path) -> P
 
 def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None) -> RebuildResult:
     record = read_record(options.record)
+    check_subject_names(record, options.record)
     interpreter = Interpreter.from_executable(options.python) if options.python else Interpreter.current()
     check_reproducible_here(record, interpreter)
     locked = tuple(
@@ -142,12 +158,15 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
         )
         _check_same_environment(record, result.record)
         progress("comparing")
+        # only what this build produced counts: a file that merely lies in --out proves nothing
+        built = {artifact.path.name: artifact.sha256 for artifact in result.artifacts}
         verdicts = tuple(
-            _verdict(subject.name, subject.sha256, out, options.against) for subject in record.subjects
+            _verdict(subject.name, subject.sha256, built, out, options.against)
+            for subject in record.subjects
         )
-        extra = {a.path.name for a in result.artifacts} - {s.name for s in record.subjects}
+        extra = set(built) - {s.name for s in record.subjects}
         verdicts += tuple(
-            ArtifactVerdict(name, None, file_sha256(out / name), Verdict.DIFFERENT,
+            ArtifactVerdict(name, None, built[name], Verdict.DIFFERENT,
                             note="the rebuild made a file the record does not name")
             for name in sorted(extra)
         )  # fmt: skip
@@ -169,17 +188,22 @@ def _check_same_environment(expected: BuildRecord, actual: BuildRecord) -> None:
         )
 
 
-def _verdict(name: str, recorded_sha: str, out: Path, against: Path | None) -> ArtifactVerdict:
-    rebuilt = out / name
-    if not rebuilt.is_file():
+def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to match
+    name: str, recorded_sha: str, built: dict[str, str], out: Path, against: Path | None
+) -> ArtifactVerdict:
+    rebuilt_sha = built.get(name)
+    if rebuilt_sha is None:
         return ArtifactVerdict(name, recorded_sha, None, Verdict.DIFFERENT,
                                note="the rebuild did not produce this file")  # fmt: skip
-    rebuilt_sha = file_sha256(rebuilt)
     if against is not None:
         expected = against / name
-        if not expected.is_file():
+        if expected.is_symlink() or not expected.is_file():
             return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
-                                   note=f"{expected} does not exist")  # fmt: skip
+                                   note=f"{expected} is not a regular file")  # fmt: skip
+        rebuilt = out / name
+        if file_sha256(rebuilt) != rebuilt_sha:
+            return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
+                                   note=f"{rebuilt} changed after the rebuild wrote it")  # fmt: skip
         verdict = compare_artifacts(expected, rebuilt)
         if verdict.expected_sha256 != recorded_sha:
             note = f"{expected} is not the file the record names (sha256 {verdict.expected_sha256})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -43,6 +44,10 @@ def make_parser() -> argparse.ArgumentParser:
         description="Reproducible Python releases that several parties can verify.",
     )
     parser.add_argument("--version", action="version", version=f"vouch {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="on an unexpected error, print Python's traceback (for a bug report)",
+    )  # fmt: skip
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -64,7 +69,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except Exception as exc:  # the one place where anything unexpected becomes exit 3
+        return report_unexpected(exc, err, as_json=getattr(args, "json", False), debug=args.debug)
     return code
+
+
+def report_unexpected(exc: BaseException, err: Console, *, as_json: bool, debug: bool) -> int:
+    """Anything vouch did not expect means it could not check: exit 3, never 1 ("found wanting")."""
+    summary = _one_line(f"{type(exc).__name__}: {exc}") if str(exc) else type(exc).__name__
+    message = f"unexpected error, nothing was verified: {summary}"
+    if as_json:
+        document = {"ok": False, "error": {"type": "UnexpectedError", "message": message}}
+        print(json.dumps(document))
+    if debug:
+        err.print("".join(traceback.format_exception(exc)), style="dim", markup=False, end="")
+    err.print(Text.assemble(("error: ", "bold red"), message))
+    if not debug:
+        err.print("hint: run again with `vouch --debug ...` to see where, and report it", style="dim")
+    return 3
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def report_error(error: VouchError, err: Console, *, as_json: bool) -> int:

@@ -1,4 +1,6 @@
-"""Distribution file names: the (project, version) an sdist or wheel file name declares."""
+"""Distribution file names: the (project, version) an sdist or wheel file name declares, and the
+test that a name from outside (a record, a statement, an index) is a plain file name before it is
+ever joined to a folder."""
 
 from __future__ import annotations
 
@@ -24,3 +26,18 @@ def dist_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
+
+
+_MAX_FILENAME = 255
+
+
+def is_plain_filename(name: object) -> bool:
+    """True for a single path component: not empty, not ``.``/``..``, no separator of any
+    platform, no NUL or other control character, at most 255 characters."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= _MAX_FILENAME
+        and name not in {".", ".."}
+        and not any(c in name for c in "/\\:")
+        and all(c.isprintable() for c in name)
+    )

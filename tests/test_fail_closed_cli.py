@@ -1,0 +1,98 @@
+"""The command line fails closed: hostile inputs get one line and the right exit code, never a
+traceback; anything unexpected is exit 3 ("could not check"), never 1 ("found wanting")."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import intree
+from tests.gitrepo import git, make_repo
+from vouch.cli import main
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_deeply_nested_record_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "deep.buildinfo.json"
+    record.write_text("[" * 200_000 + "]" * 200_000)
+    code, _, err = run(["rebuild", str(record)], capsys)
+    assert code == 2
+    assert "nested" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_fifo_given_as_a_record_is_refused_without_reading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "record.json"
+    os.mkfifo(fifo)  # reading it would block forever: nothing writes to it
+    code, _, err = run(["rebuild", str(fifo)], capsys)
+    assert code == 2
+    assert "not a regular file" in err
+
+
+def test_a_symlinked_lock_pointing_outside_the_repository_is_refused_and_not_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hunter2-the-secret-first-line\n")
+    repo = tmp_path / "origin"
+    make_repo(repo, intree.files())
+    (repo / "build-requirements.lock").symlink_to(secret)
+    git(repo, "add", "build-requirements.lock")
+    git(repo, "commit", "--quiet", "-m", "lock")
+    code, out, err = run(["build", str(repo), "--out", str(tmp_path / "dist")], capsys)
+    assert code == 2
+    assert "outside the project" in err
+    assert "hunter2" not in out + err
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+
+
+def test_a_lock_that_is_not_a_lock_is_not_echoed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "origin"
+    not_a_lock = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n"
+    make_repo(repo, intree.files() | {"build-requirements.lock": not_a_lock})
+    code, out, err = run(["build", str(repo), "--out", str(tmp_path / "dist"), "--json"], capsys)
+    assert code == 2
+    assert "BEGIN" not in out + err
+    assert "b3Blbn" not in out + err
+    assert json.loads(out)["ok"] is False
+
+
+def test_anything_unexpected_is_exit_3_with_one_line_and_debug_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vouch.build.rebuild  # noqa: PLC0415
+
+    def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug in vouch")
+
+    monkeypatch.setattr(vouch.build.rebuild, "rebuild_record", explode)
+    record = tmp_path / "r.json"
+    record.write_text("{}")
+    code, out, err = run(["rebuild", str(record), "--json"], capsys)
+    assert code == 3
+    assert "unexpected error, nothing was verified: RuntimeError: a bug in vouch" in err
+    assert "Traceback" not in err
+    assert "--debug" in err
+    assert json.loads(out) == {
+        "ok": False,
+        "error": {"type": "UnexpectedError",
+                  "message": "unexpected error, nothing was verified: RuntimeError: a bug in vouch"},
+    }  # fmt: skip
+    code, _, err = run(["--debug", "rebuild", str(record)], capsys)
+    assert code == 3
+    assert "Traceback" in err
+    assert "explode" in err
