@@ -96,3 +96,32 @@ def test_anything_unexpected_is_exit_3_with_one_line_and_debug_shows_the_traceba
     assert code == 3
     assert "Traceback" in err
     assert "explode" in err
+
+
+def test_a_fifo_given_as_an_artifact_is_refused_without_reading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "demo-1.0.tar.gz"
+    os.mkfifo(fifo)
+    evidence = tmp_path / "demo-1.0.intoto.jsonl"
+    evidence.write_text("")
+    policy = tmp_path / "vouch.toml"
+    policy.write_text(
+        'threshold = 1\n[[signers]]\nname = "a"\n'
+        'ssh-key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEDy2p2s0nyqh5jLDr1B1q4n7wfnnEFQm7DTtUmZsdMa a"\n'
+    )
+    code, _, err = run(["check", str(fifo), "--evidence", str(evidence), "--policy", str(policy)], capsys)
+    assert code == 2  # refused up front; reading it would have blocked this test forever
+    assert str(fifo) in err
+
+
+def test_a_deeply_nested_runbook_state_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    code, _, err = run(["runbook", "run", "5.2.1", "--state", str(state), "--date", "2026-01-05",
+                         "--set", "fingerprint=ABCD"], capsys)
+    assert code == 2
+    assert "nested" in err
+    assert "Traceback" not in err

@@ -33,7 +33,6 @@ import hashlib
 import heapq
 import re
 import shlex
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from vouch.errors import UsageError
+from vouch.untrusted import DocumentError, load_toml
 
 FORMAT_VERSION = 1
 BUILTIN_PROFILES = ("generic", "django")
@@ -259,9 +259,9 @@ def _refuse_cycles(steps: Sequence[Step], source: str) -> None:
 
 def parse_runbook(data: bytes, source: str) -> Runbook:
     try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{source} is not valid TOML: {exc}") from exc
+        document = load_toml(data, source)
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
     version = document.get("format-version")
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise UsageError(

@@ -13,7 +13,6 @@ to: resuming with another plan (another version, type, profile or variable) is r
 from __future__ import annotations
 
 import datetime
-import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from vouch.atomic import dump_json, write_bytes_atomic
-from vouch.errors import OutputError, UsageError
+from vouch.errors import CheckError, OutputError, UsageError
 from vouch.release.plan import Plan, PlannedStep
+from vouch.untrusted import DocumentError, load_json, read_regular_file
 
 STATE_FORMAT = "vouch-runbook-state"
 STATE_VERSION = 1
@@ -78,9 +78,11 @@ def open_state(path: Path, plan: Plan) -> State:
         }  # fmt: skip
         return State(path, plan.sha256, document)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read the state file {path}: {exc}") from exc
+        document = load_json(read_regular_file(path, "the state file"), f"the state file {path}")
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise CheckError(f"cannot read the state file {path}: {exc.strerror}") from exc
     if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
         raise UsageError(f"{path} is not a vouch runbook state file")
     if document.get("format-version") != STATE_VERSION:
