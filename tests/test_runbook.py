@@ -132,15 +132,18 @@ def test_django_security_runbook_names_the_cves_dates_and_prenotification(
     steps = {step["id"]: step for step in document["steps"]}
     ids = list(steps)
     assert document["release"] == {"version": "5.2.3", "type": "security", "phase": None, "cves": CVES,
-                                   "date": "2025-06-04"}  # fmt: skip
+                                   "date": "2025-06-04",
+                                   "branches": ["main", "stable/5.2.x", "stable/4.2.x"]}  # fmt: skip
     assert all(cve in steps["reserve-cve"]["description"] for cve in CVES)
     prenotify = steps["prenotify"]["description"]
     assert "On 2025-05-28, one week before the release on 2025-06-04" in prenotify
     assert all(cve in prenotify for cve in CVES)
     assert steps["security-patches"]["commands"] == [
-        f"git format-patch --stdout -1 HEAD > {cve}-5.2.x.patch" for cve in CVES
+        f"git format-patch --stdout -1 security/{label}/{cve} > {cve}-{label}.patch"
+        for cve in CVES
+        for label in ("main", "5.2.x", "4.2.x")
     ]
-    assert "stable/5.2.x" in steps["verify-security-patches"]["description"]
+    assert "main stable/5.2.x stable/4.2.x" in steps["verify-security-patches"]["description"]
     # prenotification before the fixes go public, and they before the build; verifications gate publishing
     assert (
         ids.index("reserve-cve")
@@ -173,7 +176,9 @@ def test_every_vouch_command_of_the_profiles_is_a_real_vouch_command_line(profil
     parser = make_parser()
     checked = 0
     for version, kind, cves in (("5.2.3", "security", CVES), ("5.2", None, []), ("6.0a1", None, [])):
-        plan = make_plan(runbook, release(version, kind, cves, datetime.date(2025, 6, 4)), given)
+        # the django profile knows its supported branches; the generic one is told them
+        branches = ("main", "release/5.2") if kind == "security" and profile == "generic" else ()
+        plan = make_plan(runbook, release(version, kind, cves, datetime.date(2025, 6, 4), branches), given)
         assert plan.missing == []
         for step in plan.steps:
             for command in step.commands:
@@ -295,7 +300,7 @@ def test_variables_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["runbook", "5.2.3", "--profile", "django", "--set", "version=9"], capsys)
     assert code == 2
     assert "built in" in err
-    document = plan_json(capsys, "5.2.3", "--profile", "django", "--set", "branch=stable/five")
+    document = plan_json(capsys, "5.2.3", "--profile", "django", "--set", "stable_branch=stable/five")
     build = next(step for step in document["steps"] if step["id"] == "release-blockers")
     assert "CI of stable/five is green" in build["description"]
     code, _, err = run(["runbook", "5.2.3", "--profile", "nope"], capsys)

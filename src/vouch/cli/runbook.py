@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from vouch.release.runner import RunResult
 
 USAGE = """%(prog)s VERSION [--type security|bugfix|feature|prerelease] [--profile generic|django|FILE]
-                      [--cve ID ...] [--date YYYY-MM-DD] [--set NAME=VALUE ...] [--format md|html|json]
+                      [--cve ID ...] [--branch NAME ...] [--date YYYY-MM-DD] [--set NAME=VALUE ...]
+                      [--format md|html|json]
                       [--out FILE]
        %(prog)s run VERSION [the same options] [--state FILE]"""
 
@@ -42,6 +43,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--cve", action="extend", nargs="+", default=[], metavar="ID", help="security: CVE IDs"
     )
+    parser.add_argument(
+        "--branch", action="append", default=[], metavar="NAME", dest="branches",
+        help="security: a branch the release patches (repeatable; default: the profile's supported "
+        "branches on --date)",
+    )  # fmt: skip
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="the release date")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="values",
                         help="a variable or input of the runbook (repeatable)")  # fmt: skip
@@ -108,7 +114,7 @@ def _plan(args: argparse.Namespace, version: str) -> Plan:
 
     runbook = load_runbook(_profile(args.profile))
     date = parse_date(args.date) if args.date else None
-    chosen = release(version, args.release_type, args.cve, date)
+    chosen = release(version, args.release_type, args.cve, date, args.branches)
     return make_plan(runbook, chosen, _values(args.values, {*runbook.variables, *runbook.inputs}))
 
 

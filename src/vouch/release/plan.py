@@ -6,7 +6,8 @@ security release is never inferred: ``--type security`` with its CVE IDs. A type
 contradicts the version is refused, except security on a bugfix version.
 
 Steps of other types drop out; a step's dependencies on dropped steps are replaced by theirs, so
-the order stays what the definition says. Each command naming ``{cve}`` is repeated for each CVE.
+the order stays what the definition says. Each command naming ``{cve}`` is repeated for each CVE,
+each naming ``{branch}`` for each affected branch, and each naming both for every pair.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -33,6 +34,7 @@ from vouch.release.runbook import (
 )
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 _PHASES = {"a": "alpha", "b": "beta", "rc": "rc"}
 
 
@@ -43,10 +45,12 @@ class Release:
     phase: str | None  # alpha, beta or rc for a pre-release
     cves: tuple[str, ...] = ()
     date: datetime.date | None = None
+    branches: tuple[str, ...] = ()  # a security release: the branches it patches
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "type": self.type, "phase": self.phase, "cves": list(self.cves),
-                "date": self.date.isoformat() if self.date else None}  # fmt: skip
+                "date": self.date.isoformat() if self.date else None,
+                "branches": list(self.branches)}  # fmt: skip
 
 
 def inferred_type(version: Version) -> str | None:
@@ -60,7 +64,11 @@ def inferred_type(version: Version) -> str | None:
 
 
 def release(
-    version: str, requested: str | None = None, cves: Sequence[str] = (), date: datetime.date | None = None
+    version: str,
+    requested: str | None = None,
+    cves: Sequence[str] = (),
+    date: datetime.date | None = None,
+    branches: Sequence[str] = (),
 ) -> Release:
     try:
         parsed = Version(version)
@@ -89,8 +97,29 @@ def release(
             raise UsageError(f"{cve!r} is not a CVE ID (CVE-YYYY-NNNN)")
     if len(set(normalized)) != len(normalized):
         raise UsageError("a CVE ID is given twice")
+    _check_branches(branches, chosen)
     phase = _PHASES[parsed.pre[0]] if chosen == "prerelease" and parsed.pre else None
-    return Release(version, chosen, phase, tuple(normalized), date)
+    return Release(version, chosen, phase, tuple(normalized), date, tuple(branches))
+
+
+def _check_branches(branches: Sequence[str], release_type: str) -> None:
+    if branches and release_type != "security":
+        raise UsageError("--branch goes with --type security (the branches a security release patches)")
+    for branch in branches:
+        if not _BRANCH.fullmatch(branch) or ".." in branch or branch.endswith((".lock", "/")):
+            raise UsageError(f"{branch!r} is not a branch name")
+    if len(set(branches)) != len(branches):
+        raise UsageError("a branch is given twice")
+
+
+def affected_branches(runbook: Runbook, release: Release) -> tuple[str, ...]:
+    """A security release's branches: as given, else the profile's supported series on the release
+    date. None known (no ``[security]`` table, or no date) leaves ``<branch>`` to fill in."""
+    if release.type != "security" or release.branches:
+        return release.branches
+    if runbook.security is None or release.date is None:
+        return ()
+    return runbook.security.branches(release.date)
 
 
 def builtin_values(release: Release) -> dict[str, str | None]:
@@ -110,6 +139,9 @@ def builtin_values(release: Release) -> dict[str, str | None]:
         "week_before": week_before.isoformat() if week_before else None,
         "cves": ", ".join(release.cves) or None,
         "cve": None,
+        "branches": " ".join(release.branches) or None,
+        "branch": None,
+        "branch_label": None,
     }
 
 
@@ -201,10 +233,18 @@ class Plan:
 
 
 def _expand(
-    template: str, variables: Variables, cves: Sequence[str], *, split: bool
+    template: str, variables: Variables, release: Release, *, split: bool
 ) -> list[tuple[str, list[str], tuple[str, ...]]]:
-    """(command, missing values, argv if ``split``) once, or once per CVE if it names ``{cve}``."""
-    each = [{"cve": cve} for cve in cves] if "cve" in template_fields(template, "command") and cves else [{}]
+    """(command, missing values, argv if ``split``) once, or once per CVE, per affected branch, or
+    per pair of both, as the command names ``{cve}`` and ``{branch}``/``{branch_label}``."""
+    fields = set(template_fields(template, "command"))
+    per_cve: list[dict[str, str]] = [{"cve": cve} for cve in release.cves] if "cve" in fields else []
+    per_branch: list[dict[str, str]] = (
+        [{"branch": b, "branch_label": b.rsplit("/", 1)[-1]} for b in release.branches]
+        if fields & {"branch", "branch_label"}
+        else []
+    )
+    each = [a | b for a in per_cve or [{}] for b in per_branch or [{}]]
     expanded = []
     for extra in each:
         text, missing = variables.fill(template, **extra)
@@ -214,6 +254,7 @@ def _expand(
 
 
 def make_plan(runbook: Runbook, release: Release, given: Mapping[str, str] | None = None) -> Plan:
+    release = replace(release, branches=affected_branches(runbook, release))
     variables = resolve_variables(runbook, release, given or {})
     chosen = [step for step in runbook.steps if step.applies_to(release.type, release.phase)]
     kept = {step.id for step in chosen}
@@ -237,7 +278,7 @@ def make_plan(runbook: Runbook, release: Release, given: Mapping[str, str] | Non
         commands, argvs = [], []
         for template in step.commands:
             for command, missing_command, argv in _expand(
-                template, variables, release.cves, split=step.automated
+                template, variables, release, split=step.automated
             ):
                 commands.append(command)
                 argvs.append(argv)

@@ -10,6 +10,11 @@ A definition (``runbooks/generic.toml``, ``runbooks/django.toml``, or a project'
     branch = "stable/{series}.x"
     [inputs]                                # values only the releaser has: --set NAME=VALUE
     fingerprint = "your OpenPGP key's fingerprint"
+    [security]                              # optional: which branches a security release patches
+    main-branch = "main"                    # always patched
+    stable-branch = "stable/{series}.x"     # the branch of a supported series
+    [security.supported]                    # series = when its stable branch was made, and
+    "5.2" = {from = 2025-01-15, until = 2028-04-30}  # the last day of its security support
     [[steps]]
     id = "reserve-cve"                      # [a-z0-9-]
     title = "Reserve a CVE ID per issue"
@@ -21,7 +26,13 @@ A definition (``runbooks/generic.toml``, ``runbooks/django.toml``, or a project'
     automated = false                       # its commands are vouch commands, run by the runner
     verify = false                          # a verification: a failure can never be passed
 
-Templates use ``{name}``; ``{{`` and ``}}`` are literal braces. Loading refuses, with the
+Templates use ``{name}``; ``{{`` and ``}}`` are literal braces. A command naming ``{cve}`` is
+repeated for each CVE, one naming ``{branch}`` (or ``{branch_label}``, its last path component,
+for file names) for each affected branch, and one naming both for each pair: two CVEs on three
+branches give six commands. The affected branches are ``--branch`` (repeatable), else the main
+branch and the stable branch of every series whose security support lasts until the release
+date, from ``[security]``. ``{cve}`` and ``{branch}`` belong in commands only (titles and
+descriptions use ``{cves}`` and ``{branches}``). Loading refuses, with the
 reason: an unknown or missing format version, unknown keys, an unknown variable in a template,
 a duplicate step id, an unknown dependency, a dependency cycle (named), an unknown release
 type, a ``verify`` step that is not automated, an automated command that is not ``vouch ...``.
@@ -29,6 +40,7 @@ type, a ``verify`` step that is not automated, an automated command that is not 
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import heapq
 import re
@@ -49,8 +61,12 @@ PHASES = ("alpha", "beta", "rc")
 SELECTORS = frozenset(RELEASE_TYPES) | {f"prerelease:{phase}" for phase in PHASES}
 # filled from the version and the command line; `cve` is each CVE ID in turn
 BUILTINS = ("version", "series", "major", "minor", "micro", "pre", "type", "phase", "date",
-            "week_before", "cves", "cve")  # fmt: skip
-_TOP_KEYS = {"format-version", "name", "title", "description", "variables", "inputs", "steps"}
+            "week_before", "cves", "cve", "branches", "branch", "branch_label")  # fmt: skip
+# built-ins that take one value per CVE or per affected branch: commands only
+REPEATED = ("cve", "branch", "branch_label")
+_TOP_KEYS = {"format-version", "name", "title", "description", "variables", "inputs", "steps", "security"}
+_SECURITY_KEYS = {"main-branch", "stable-branch", "supported"}
+_SERIES = re.compile(r"\d+\.\d+")
 _STEP_KEYS = {"id", "title", "description", "commands", "types", "after", "automated", "verify"}
 _ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -107,6 +123,24 @@ class Step:
 
 
 @dataclass(frozen=True)
+class SecuritySupport:
+    """Which branches a security release patches: the main branch and each supported series'."""
+
+    main_branch: str
+    stable_branch: str  # a template over {series}
+    supported: Mapping[str, tuple[datetime.date, datetime.date]]  # series -> (branched, last day)
+
+    def branches(self, on: datetime.date) -> tuple[str, ...]:
+        """The main branch, then the stable branches of the series supported on ``on``, newest first."""
+        series = sorted(
+            (s for s, (start, until) in self.supported.items() if start <= on <= until),
+            key=lambda s: tuple(int(part) for part in s.split(".")),
+            reverse=True,
+        )
+        return (self.main_branch, *(substitute(self.stable_branch, {"series": s})[0] for s in series))
+
+
+@dataclass(frozen=True)
 class Runbook:
     name: str
     title: str
@@ -116,6 +150,7 @@ class Runbook:
     steps: tuple[Step, ...]  # dependencies first; otherwise in the file's order
     source: str
     sha256: str
+    security: SecuritySupport | None = None
 
 
 def load_runbook(profile: str) -> Runbook:
@@ -194,9 +229,13 @@ def _step(entry: Any, source: str, known: set[str]) -> Step:
             raise UsageError(
                 f"{where}: unknown variable {sorted(unknown_fields)[0]!r}", hint=f"known: {sorted(known)}"
             )
-    if "cve" in template_fields(step.title + step.description, where):
+    repeated = set(template_fields(step.title + step.description, where)) & set(REPEATED)
+    if repeated:
+        name = sorted(repeated)[0]
+        plural = "cves" if name == "cve" else "branches"
         raise UsageError(
-            f"{where}: {{cve}} repeats a command per CVE; in a title or description use {{cves}}"
+            f"{where}: {{{name}}} repeats a command per {name.split('_')[0]}; "
+            f"in a title or description use {{{plural}}}"
         )
     if step.verify and not step.automated:
         raise UsageError(f"{where}: a verify step must be automated (a vouch command decides, not a person)")
@@ -277,7 +316,11 @@ def parse_runbook(data: bytes, source: str) -> Runbook:
         raise UsageError(f"{source}: {sorted(set(variables) & set(inputs))} both a variable and an input")
     known = set(BUILTINS) | set(inputs)
     for name, template in variables.items():  # a variable may use the built-ins, inputs and earlier ones
-        unknown_fields = set(template_fields(template, f"{source}: variable {name}")) - known
+        used = set(template_fields(template, f"{source}: variable {name}"))
+        if used & set(REPEATED):
+            raise UsageError(f"{source}: variable {name} uses {{{sorted(used & set(REPEATED))[0]}}}, "
+                             "which has one value per CVE or branch: use it in commands only")  # fmt: skip
+        unknown_fields = used - known
         if unknown_fields:
             raise UsageError(f"{source}: variable {name} uses unknown {sorted(unknown_fields)[0]!r}")
         known.add(name)
@@ -298,4 +341,39 @@ def parse_runbook(data: bytes, source: str) -> Runbook:
         name=_str(document, "name", source), title=title,
         description=_str(document, "description", source, required=False), variables=variables,
         inputs=inputs, steps=_ordered(steps, source), source=source, sha256=hashlib.sha256(data).hexdigest(),
+        security=_security(document.get("security"), source),
     )  # fmt: skip
+
+
+def _security(table: Any, source: str) -> SecuritySupport | None:
+    if table is None:
+        return None
+    where = f"{source}: [security]"
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = set(table) - _SECURITY_KEYS
+    if unknown:
+        raise UsageError(f"{where}: unknown keys {sorted(unknown)}", hint=f"known: {sorted(_SECURITY_KEYS)}")
+    stable = _str(table, "stable-branch", where)
+    if set(template_fields(stable, where)) - {"series"}:
+        raise UsageError(f"{where}: stable-branch may use {{series}} only")
+    supported = table.get("supported", {})
+    if not isinstance(supported, dict) or not supported:
+        raise UsageError(f"{where}: supported must map each series (\"X.Y\") to its dates")
+    periods: dict[str, tuple[datetime.date, datetime.date]] = {}
+    for series, dates in supported.items():
+        start = dates.get("from") if isinstance(dates, dict) else None
+        until = dates.get("until") if isinstance(dates, dict) else None
+        if (
+            not _SERIES.fullmatch(series)
+            or not isinstance(dates, dict)
+            or set(dates) != {"from", "until"}
+            or type(start) is not datetime.date
+            or type(until) is not datetime.date
+            or start > until
+        ):
+            raise UsageError(
+                f"{where}: supported.{series} must be \"X.Y\" = {{from = YYYY-MM-DD, until = YYYY-MM-DD}}"
+            )
+        periods[series] = (start, until)
+    return SecuritySupport(_str(table, "main-branch", where), stable, periods)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,9 @@ class RunResult:
 
 
 def _run_commands(step: PlannedStep, execute: Execute, say: Say) -> tuple[int, str]:
+    say("  vouch runs:")
+    for command in step.commands:
+        say(f"    {command}")
     for command, argv in zip(step.commands, step.argvs, strict=True):
         say(f"$ {command}")
         code = execute(argv)
@@ -142,8 +146,12 @@ def run_plan(
             result.skipped.append(step.id)
             continue
         say(f"[{number}/{total}] {step.title} ({step.id})")
+        for line in textwrap.wrap(step.description, width=96):  # the checklist itself
+            say(f"  {line}")
         now = clock().isoformat(timespec="seconds")
         if not step.automated:
+            if step.commands:
+                say("  the commands, for you to run:")
             for command in step.commands:
                 say(f"    {command}")
             if not confirm(f"{step.title}: done?"):
