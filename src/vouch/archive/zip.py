@@ -79,8 +79,8 @@ class ZipReader:
             )
         self.comment = self.zip.comment
         self.members = [self._member(info) for info in infos]
-        self._check_overlaps(raw.seek(0, io.SEEK_END))
         self.tree.finish()
+        self._check_overlaps(raw.seek(0, io.SEEK_END))
 
     def close(self) -> None:
         self.zip.close()
