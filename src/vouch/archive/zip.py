@@ -102,7 +102,7 @@ class ZipReader:
         local_extra, start = self._local_header(info, shown)
         mode = info.external_attr >> 16
         kind = MemberType.FILE
-        if info.is_dir() or stat.S_ISDIR(mode):
+        if info.filename.endswith("/") or stat.S_ISDIR(mode):
             kind = MemberType.DIR
         elif stat.S_ISLNK(mode):
             kind = MemberType.SYMLINK
