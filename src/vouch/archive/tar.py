@@ -163,7 +163,8 @@ class Inflated:
             try:
                 data = self._inflater.decompress(self._input, size)
             except zlib.error as exc:
-                reason = next((text for key, text in _ZLIB_ERRORS.items() if key in str(exc)), str(exc))
+                reason = next((text for key, text in _ZLIB_ERRORS.items() if key in str(exc)), None)
+                reason = reason or f"the gzip stream is corrupt ({exc})"
                 raise CorruptTarError(reason) from None
             self._input = self._inflater.unused_data if self._inflater.eof else self._inflater.unconsumed_tail
             if data:
