@@ -176,7 +176,7 @@ CASES: dict[str, tuple[bytes, bytes, Expected]] = {
     "tar-mode": (sdist(), sdist(changed(TAR, SETUP_PY, mode=0o664)), one(SETUP_PY, "mode")),
     "tar-executable": (sdist(), sdist(changed(TAR, SETUP_PY, mode=0o755)), one(SETUP_PY, "executable")),
     "tar-owner": (sdist(), sdist(changed(TAR, DATA, uid=1000, uname="bob")), one(DATA, "owner")),
-    "tar-type": (sdist(), sdist(changed(TAR, "demo-1.0", type=tarfile.REGTYPE)), one("demo-1.0", "type")),
+    "tar-type": (sdist(), sdist(changed(TAR, DATA, type=tarfile.DIRTYPE)), one(DATA, "type")),
     "tar-hardlink-type": (sdist(), sdist([*TAR[:4], t(HARD)]), one(HARD, "type")),
     "tar-link-target": (sdist(), sdist(changed(TAR, LINK, linkname="data.bin")), one(LINK, "link-target")),
     "tar-hardlink-target": (sdist(), sdist(changed(TAR, HARD, linkname=DATA)), one(HARD, "link-target")),
@@ -461,10 +461,10 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile
     return t(name, kind=kind, linkname=target)
 
 
-def pax_header(records: bytes) -> bytes:
-    """A raw pax extended header ('x') holding ``records`` as they are, valid or not."""
+def pax_header(records: bytes, kind: bytes = tarfile.XHDTYPE) -> bytes:
+    """A raw pax extended header ('x', or global 'g') holding ``records`` as they are, valid or not."""
     info = tarfile.TarInfo("././@PaxHeader")
-    info.type, info.size = tarfile.XHDTYPE, len(records)
+    info.type, info.size = kind, len(records)
     return info.tobuf(tarfile.USTAR_FORMAT) + records + bytes(-len(records) % 512)
 
 
@@ -502,7 +502,10 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "tar-pax-infinite-mtime": (gz(pax_member(b"18 mtime=1e400000\n")), "demo/a"),
     "tar-pax-negative-size": (gz(pax_member(b"12 size=-10\n")), "demo/a"),
     "tar-pax-flood": (
-        gz(b"".join(pax_header(pax_record("comment", "x" * 500_000)) for _ in range(3)) + bytes(1024)),
+        gz(
+            b"".join(pax_header(pax_record("comment", "x" * 500_000), tarfile.XGLTYPE) for _ in range(3))
+            + bytes(1024)
+        ),
         "extended headers",
     ),
     "tar-not-utf8": (

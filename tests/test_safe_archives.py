@@ -127,6 +127,6 @@ def test_symlink_in_wheel_is_refused() -> None:
     with zipfile.ZipFile(out, "w") as archive:
         info = zipfile.ZipInfo("demo/link")
         info.external_attr = 0o120777 << 16
-        archive.writestr(info, "/etc/passwd")
-    with pytest.raises(ArchiveError, match="symbolic link"):
+        archive.writestr(info, "other.py")
+    with pytest.raises(ArchiveError, match="'demo/link' is a symbolic link"):
         read_zip(out.getvalue())

@@ -31,7 +31,7 @@ from vouch.archive.normalize import (
     pack_wheel,
     zip_order_key,
 )
-from vouch.archive.safe import read_tar_gz, read_zip
+from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
 from vouch.build.env import (
     LOCALE,
     PYTHONHASHSEED,
@@ -43,7 +43,7 @@ from vouch.build.env import (
     install_locked,
     zlib_version,
 )
-from vouch.build.hooks import BackendRunner, extract_sdist
+from vouch.build.hooks import BackendRunner
 from vouch.build.lock import (
     LOCK_FILENAME,
     BuildSystem,

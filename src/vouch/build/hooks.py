@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,7 +11,6 @@ import build as pypa_build
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from vouch.archive.safe import Member, MemberType
 from vouch.build.env import UMASK, hermetic_environment
 from vouch.build.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
@@ -79,23 +77,3 @@ class BackendRunner:
                     "which the build lock does not provide",
                     hint="relock with that requirement added",
                 )
-
-
-def extract_sdist(members: Sequence[Member], dest: Path) -> Path:
-    """Write already-checked sdist members under ``dest``; return the top-level directory."""
-    for member in members:
-        target = dest / member.name
-        if member.type is MemberType.DIR:
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if member.type is MemberType.SYMLINK:
-            target.symlink_to(member.linkname)
-            continue
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, member.mode & 0o755)
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(member.data)
-    for member in members:
-        if member.type is not MemberType.SYMLINK:
-            os.utime(dest / member.name, (member.mtime, member.mtime))
-    return dest / members[0].name.split("/", 1)[0]

@@ -26,12 +26,12 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from vouch import __version__
-from vouch.archive.safe import read_tar_gz, read_zip
+from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
 from vouch.atomic import write_json_atomic
 from vouch.build.builder import BUILDER_ID, default_cache_dir
 from vouch.build.compare import compare_artifacts
 from vouch.build.env import Interpreter, find_uv, install_locked
-from vouch.build.hooks import BackendRunner, extract_sdist
+from vouch.build.hooks import BackendRunner
 from vouch.build.infer import infer_recipe
 from vouch.build.lock import resolve_lock
 from vouch.errors import CheckError, OutputError, UsageError
