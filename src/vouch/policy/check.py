@@ -95,7 +95,10 @@ class CheckReport:
 def _holds(signer: TrustedSigner, signature: Signature) -> bool:
     if signer.ssh_key is not None and signer.ssh_key.keyid == signature.keyid:
         return True
-    return signer.openpgp_key is not None and signature.keyid in openpgp.key_ids(signer.openpgp_key)
+    if signer.openpgp_key is None:
+        return False
+    listed = signer.openpgp_validity.fingerprints if signer.openpgp_validity is not None else frozenset()
+    return signature.keyid in openpgp.key_ids(signer.openpgp_key) | listed
 
 
 def _verify_signature(signer: TrustedSigner, signature: Signature, pae: bytes) -> bool:
@@ -114,7 +117,10 @@ def _key_problem(signer: TrustedSigner, signature: Signature, now: datetime.date
         return None
     if signer.ssh_key is not None and signer.ssh_key.keyid == signature.keyid:
         return None
-    return signer.openpgp_validity.problem(signer.openpgp_key.keyid, signature.keyid, now)
+    problem = signer.openpgp_validity.problem(signer.openpgp_key.keyid, signature.keyid, now)
+    if problem is None and signature.keyid not in openpgp.key_ids(signer.openpgp_key):
+        problem = f"the OpenPGP subkey {signature.keyid} cannot be verified (no readable binding signature)"
+    return problem
 
 
 def _signers_of(document: Any, source: str, policy: Policy, now: datetime.datetime,

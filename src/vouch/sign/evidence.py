@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import Signer
 
 from vouch.digests import file_sha256
-from vouch.errors import CheckError, OutputError, UsageError
+from vouch.errors import CheckError, OutputError, ToolError, UsageError
 from vouch.intoto import VOUCH_PREDICATE, StatementError, Vouch, read_vouch
 from vouch.models.dist import dist_name_version
 from vouch.sign import openpgp
@@ -98,7 +99,10 @@ def sign(statement: Vouch, signer: Signer | None, evidence: Path) -> Signed:
     if signer is None:
         keyid, envelope = sign_keyless(statement.to_payload())
     else:
-        envelope = sign_payload(statement.to_payload(), signer)
+        try:
+            envelope = sign_payload(statement.to_payload(), signer)
+        except (ValueError, OSError, UnsupportedLibraryError) as exc:
+            raise ToolError(f"signing failed: {str(exc)[:300]}") from exc
         keyid = signer.public_key.keyid
     append_evidence(evidence, envelope)
     return Signed(evidence, statement, keyid, envelope)

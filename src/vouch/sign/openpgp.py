@@ -74,6 +74,7 @@ class KeyValidity:
 
     revoked: frozenset[str]
     expires: Mapping[str, datetime.datetime]
+    fingerprints: frozenset[str] = frozenset()  # the primary and every subkey gpg lists
 
     def problem(self, primary: str, signing: str, now: datetime.datetime) -> str | None:
         """Why a signature by ``signing`` (the primary or a subkey) does not count, or None."""
@@ -107,6 +108,7 @@ def read_validity(material: bytes) -> KeyValidity:
             subprocess.run([gpgconf, "--homedir", home, "--kill", "all"], capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)
     revoked: set[str] = set()
+    listed: set[str] = set()
     expires: dict[str, datetime.datetime] = {}
     pending: list[str] | None = None
     for line in result.stdout.decode(errors="replace").splitlines():
@@ -115,12 +117,13 @@ def read_validity(material: bytes) -> KeyValidity:
             pending = fields
         elif fields[0] == "fpr" and pending is not None and len(fields) > 9 and len(pending) > 6:
             fingerprint = fields[9].lower()
+            listed.add(fingerprint)
             if pending[1] in ("r", "i"):
                 revoked.add(fingerprint)
             if pending[6].isdigit():
                 expires[fingerprint] = datetime.datetime.fromtimestamp(int(pending[6]), datetime.UTC)
             pending = None
-    return KeyValidity(frozenset(revoked), expires)
+    return KeyValidity(frozenset(revoked), expires, frozenset(listed))
 
 
 def key_ids(key: GPGKey) -> set[str]:
@@ -146,12 +149,31 @@ def verify(key: GPGKey, signature: Signature, data: bytes) -> bool:
         return False
 
 
+class PrimaryKeySigner(GPGSigner):
+    """Signs with the primary key itself (``FINGERPRINT!``): gpg would otherwise pick the newest
+    signing subkey, which securesystemslib's key parser does not read, so no check could verify."""
+
+    def sign(self, payload: bytes) -> Signature:
+        from securesystemslib._gpg import functions as gpg_functions  # noqa: PLC0415
+
+        try:
+            raw: dict[str, Any] = gpg_functions.create_signature(
+                payload, f"{self.public_key.keyid}!", self.homedir
+            )
+        except gpg_exceptions.KeyNotFoundError as exc:
+            raise ValueError(str(exc)) from exc
+        if raw["keyid"] != self.public_key.keyid:
+            raise ValueError(f"gpg signed with {raw['keyid']}, not {self.public_key.keyid}")
+        signature: Signature = self._sig_from_legacy_dict(raw)
+        return signature
+
+
 def signer_for(fingerprint: str) -> GPGSigner:
     homedir = os.environ.get("GNUPGHOME")
     try:
-        _, public = GPGSigner.import_(fingerprint.replace(" ", "").lower(), homedir)
+        _, public = GPGSigner.import_(canonical_fingerprint(fingerprint), homedir)
     except ValueError as exc:
         raise UsageError(f"gpg has no key {fingerprint}: {exc}") from exc
     except (OSError, UnsupportedLibraryError) as exc:
         raise ToolError(f"gpg is not usable: {exc}") from exc
-    return GPGSigner(public, homedir)
+    return PrimaryKeySigner(public, homedir)
