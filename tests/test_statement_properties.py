@@ -91,6 +91,7 @@ def test_statement_bytes(data: bytes) -> None:
 @PROPERTIES
 @given(envelopes | json_values)
 def test_envelope_structures(document: Any) -> None:
+    refusal: Exception | None
     try:
         envelope = parse_envelope(document)
     except EnvelopeError as exc:
