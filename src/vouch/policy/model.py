@@ -11,6 +11,7 @@ insecure policy cannot be written by accident.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import itertools
@@ -47,6 +48,7 @@ class TrustedSigner:
     valid_after: datetime.datetime | None = None
     valid_before: datetime.datetime | None = None
     openpgp_validity: KeyValidity | None = None
+    openpgp_material: bytes | None = field(default=None, repr=False)
     unsafe_wildcard: bool = False
 
     def valid_at(self, when: datetime.datetime) -> bool:
@@ -196,7 +198,7 @@ def _string(entry: dict[str, Any], key: str, signer: str) -> str | None:
     return value
 
 
-def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, KeyValidity] | None:
+def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, bytes] | None:
     fingerprint = _string(entry, "openpgp-fingerprint", name)
     key_file = _string(entry, "openpgp-key-file", name)
     if fingerprint is None:
@@ -214,7 +216,7 @@ def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, KeyV
     if not material.isascii() or "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
         raise ProjectConfigError(f"signer {name}: {key_path} is not an ASCII-armored OpenPGP public key")
     key = key_from_armored(text, fingerprint)
-    return key, read_validity(material)
+    return key, material
 
 
 def _signer(entry: Any, base: Path) -> TrustedSigner:
@@ -251,9 +253,27 @@ def _signer(entry: Any, base: Path) -> TrustedSigner:
         sigstore_issuer=issuer,
         valid_after=_when(entry.get("valid-after"), "valid-after", name),
         valid_before=_when(entry.get("valid-before"), "valid-before", name),
-        openpgp_validity=openpgp[1] if openpgp else None,
+        openpgp_material=openpgp[1] if openpgp else None,
         unsafe_wildcard=unsafe,
     )
+
+
+def _with_validity(signers: tuple[TrustedSigner, ...]) -> tuple[TrustedSigner, ...]:
+    """Each OpenPGP key with its revocations and expiry, read by one gpg process for all."""
+    materials = [s.openpgp_material for s in signers if s.openpgp_material is not None]
+    if not materials:
+        return signers
+    validity = read_validity(b"\n".join(materials))
+    result = []
+    for signer in signers:
+        if signer.openpgp_key is None:
+            result.append(signer)
+            continue
+        found = validity.get(signer.openpgp_key.keyid)
+        if found is None:
+            raise ProjectConfigError(f"signer {signer.name}: gpg cannot read their OpenPGP key")
+        result.append(dataclasses.replace(signer, openpgp_validity=found, openpgp_material=None))
+    return tuple(result)
 
 
 def _identity_warnings(signers: tuple[TrustedSigner, ...], path: Path) -> tuple[str, ...]:
@@ -293,7 +313,7 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
     entries = table.get("signers", [])
     if not isinstance(entries, list) or not entries:
         raise ProjectConfigError(f"{path}: the policy trusts no signers", hint="add [[signers]]")
-    signers = tuple(_signer(entry, path.parent) for entry in entries)
+    signers = _with_validity(tuple(_signer(entry, path.parent) for entry in entries))
     names = [s.name for s in signers]
     if len(set(names)) != len(names):
         raise ProjectConfigError(f"{path}: signer names must be unique")

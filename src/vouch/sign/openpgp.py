@@ -88,8 +88,9 @@ class KeyValidity:
         return None
 
 
-def read_validity(material: bytes) -> KeyValidity:
-    """What gpg says of the keys in ``material``: revoked (or invalid) ones and expiry dates."""
+def read_validity(material: bytes) -> dict[str, KeyValidity]:
+    """What gpg says of the keys in ``material`` (one or more exports), by primary fingerprint:
+    revoked (or invalid) keys and subkeys, and expiry dates. One gpg process for all."""
     gpg = shutil.which("gpg")
     if gpg is None:
         raise ToolError("gpg is needed to read OpenPGP key revocations", hint="install GnuPG 2.2 or later")
@@ -107,23 +108,29 @@ def read_validity(material: bytes) -> KeyValidity:
         if gpgconf is not None:
             subprocess.run([gpgconf, "--homedir", home, "--kill", "all"], capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)
-    revoked: set[str] = set()
-    listed: set[str] = set()
-    expires: dict[str, datetime.datetime] = {}
+    groups: list[list[tuple[str, str, str]]] = []  # per primary key: (validity, expiry, fingerprint)
     pending: list[str] | None = None
     for line in result.stdout.decode(errors="replace").splitlines():
         fields = line.split(":")
+        if fields[0] == "pub":
+            groups.append([])
         if fields[0] in ("pub", "sub"):
             pending = fields
-        elif fields[0] == "fpr" and pending is not None and len(fields) > 9 and len(pending) > 6:
-            fingerprint = fields[9].lower()
-            listed.add(fingerprint)
-            if pending[1] in ("r", "i"):
-                revoked.add(fingerprint)
-            if pending[6].isdigit():
-                expires[fingerprint] = datetime.datetime.fromtimestamp(int(pending[6]), datetime.UTC)
+        elif fields[0] == "fpr" and pending is not None and groups and len(fields) > 9 and len(pending) > 6:
+            groups[-1].append((pending[1], pending[6], fields[9].lower()))
             pending = None
-    return KeyValidity(frozenset(revoked), expires, frozenset(listed))
+    keys: dict[str, KeyValidity] = {}
+    for group in groups:
+        if group:
+            keys[group[0][2]] = KeyValidity(
+                revoked=frozenset(fpr for validity, _, fpr in group if validity in ("r", "i")),
+                expires={
+                    fpr: datetime.datetime.fromtimestamp(int(expiry), datetime.UTC)
+                    for _, expiry, fpr in group if expiry.isdigit()
+                },
+                fingerprints=frozenset(fpr for _, _, fpr in group),
+            )  # fmt: skip
+    return keys
 
 
 def key_ids(key: GPGKey) -> set[str]:
