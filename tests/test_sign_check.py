@@ -363,9 +363,8 @@ def test_policy_show_and_add_signer_keep_comments(
 
 
 SIGSTORE_BUNDLE = (
-    Path(__file__).parents[2] / "shared" / "fixtures" / "pep740" / "pypi-attestations"
-    / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore"
-)  # fmt: skip
+    Path(__file__).parent / "fixtures" / "sigstore" / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore"
+)
 SIGSTORE_SDIST_SHA256 = "c9709ce6fd5b67b59b4a28758cf14d3f411803c4b89b6068b1f1a8e4ee94c8ef"
 WORKFLOWS = "https://github.com/trailofbits/pypi-attestation-models/.github/workflows/"
 
@@ -375,9 +374,11 @@ WORKFLOWS = "https://github.com/trailofbits/pypi-attestation-models/.github/work
     ("identity", "passes"),
     [(WORKFLOWS + "release.yml@refs/tags/*", True), (WORKFLOWS + "wrong.yml@refs/tags/*", False)],
 )
-def test_real_sigstore_bundle_is_evidence_under_an_identity_policy(
+def test_real_sigstore_bundle_is_verified_under_an_identity_policy(
     identity: str, passes: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The bundle is a PEP 740 publish attestation: under the right identity it verifies, and
+    is then rejected as not a vouch (issue 11: only vouch's own predicates count)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
          "--dest", str(tmp_path), "pypi-attestation-models==0.0.4a2"],
@@ -396,10 +397,16 @@ def test_real_sigstore_bundle_is_evidence_under_an_identity_policy(
         ["check", str(sdist), "--evidence", str(evidence), "--policy", str(policy), "--json"], capsys
     )
     report = json.loads(out)
-    assert (code == 0) is passes
-    assert report["artifacts"][0]["vouched_by"] == (["ci"] if passes else [])
-    if not passes:
-        assert "verifies under no trusted identity" in report["rejected"][0]["reason"]
+    assert code == 1
+    assert report["artifacts"][0]["vouched_by"] == []
+    reason = report["rejected"][0]["reason"]
+    if passes:
+        assert (
+            reason
+            == "not a vouch: predicate type https://docs.pypi.org/attestations/publish/v1 is not a vouch"
+        )
+    else:
+        assert "verifies under no trusted identity" in reason
 
 
 def test_sigstore_signing_without_an_ambient_credential_says_how_to_grant_one(

@@ -51,6 +51,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.sign.evidence import default_evidence  # noqa: PLC0415
 
     policy = load_policy(args.policy)
+    for warning in policy.warnings:
+        err.print(f"warning: {warning}", markup=False)
     artifacts: list[Path] = args.artifacts
     evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
     report = check(artifacts, evidence, policy, bundle_verifier=_sigstore)

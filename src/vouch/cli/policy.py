@@ -34,6 +34,8 @@ def run_show(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.policy.model import load_policy  # noqa: PLC0415 - keep `vouch --help` fast
 
     policy = load_policy(args.policy)
+    for warning in policy.warnings:
+        err.print(f"warning: {warning}", markup=False)
     if args.json:
         print(json.dumps(policy.to_json(), indent=2))
         return 0
@@ -49,7 +51,7 @@ def run_show(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def run_add(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.errors import UsageError  # noqa: PLC0415 - keep `vouch --help` fast
-    from vouch.policy.edit import add_signer  # noqa: PLC0415
+    from vouch.policy.edit import add_signer, ssh_key_line  # noqa: PLC0415
     from vouch.policy.model import find_policy  # noqa: PLC0415
 
     try:
@@ -58,7 +60,7 @@ def run_add(args: argparse.Namespace, out: Console, err: Console) -> int:
         path = args.policy or Path("vouch.toml")
     entry: dict[str, Any] = {"name": args.name, "roles": args.role}
     if args.ssh_key_file is not None:
-        entry["ssh-key"] = " ".join(args.ssh_key_file.read_text().split()[:3])
+        entry["ssh-key"] = ssh_key_line(args.ssh_key_file)
     if args.openpgp_fingerprint:
         entry["openpgp-fingerprint"] = args.openpgp_fingerprint
         entry["openpgp-key-file"] = args.openpgp_key_file

@@ -18,7 +18,7 @@ from vouch.doctor.machine import Machine
 from vouch.doctor.result import CheckResult
 from vouch.doctor.system import check_encryption, check_firewall, check_os, check_screen_lock, check_updates
 from vouch.errors import UsageError
-from vouch.models.record import STATEMENT_TYPE
+from vouch.intoto import Statement, Subject
 from vouch.policy.model import find_policy, policy_table
 from vouch.sign.envelope import sign_payload
 from vouch.sign.evidence import append_evidence
@@ -77,15 +77,8 @@ def statement_payload(report: DoctorReport) -> bytes:
     """An in-toto Statement v1 whose subject is the report's canonical JSON (by sha256)."""
     predicate = report.predicate()
     canonical = json.dumps(predicate, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    document = {
-        "_type": STATEMENT_TYPE,
-        "subject": [
-            {"name": "vouch-doctor-report", "digest": {"sha256": hashlib.sha256(canonical).hexdigest()}}
-        ],
-        "predicateType": DOCTOR_PREDICATE,
-        "predicate": predicate,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    subject = Subject("vouch-doctor-report", hashlib.sha256(canonical).hexdigest())
+    return Statement.of([subject], DOCTOR_PREDICATE, predicate).to_payload()
 
 
 def write_signed(report: DoctorReport, signer: Signer, evidence: Path) -> dict[str, Any]:

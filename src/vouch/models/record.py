@@ -15,20 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from vouch.errors import UsageError
+from vouch.intoto import (  # re-exported: the record's statement is an in-toto statement
+    BUILD_TYPE,
+    PROVENANCE_TYPE,
+    REBUILD_TYPE,
+    STATEMENT_TYPE,
+    Statement,
+    Subject,
+    from_document,
+)
 
-STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
-BUILD_TYPE = "https://github.com/vouch-dev/vouch/buildtypes/sdist-wheel/v1"
-REBUILD_TYPE = "https://github.com/vouch-dev/vouch/buildtypes/wheel-from-published-sdist/v1"
+__all__ = ["BUILD_TYPE", "PROVENANCE_TYPE", "REBUILD_TYPE", "STATEMENT_TYPE", "BuildRecord", "Subject"]
+
 RECORD_FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-
-
-@dataclass(frozen=True)
-class Subject:
-    name: str
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,7 @@ class BuildRecord:
 
     def to_statement(self) -> dict[str, Any]:
         settings = self.settings
-        return {
-            "_type": STATEMENT_TYPE,
-            "subject": [{"name": s.name, "digest": {"sha256": s.sha256}} for s in self.subjects],
-            "predicateType": PROVENANCE_TYPE,
-            "predicate": {
+        return Statement.of(self.subjects, PROVENANCE_TYPE, {
                 "buildDefinition": {
                     "buildType": BUILD_TYPE,
                     "externalParameters": {
@@ -161,8 +158,7 @@ class BuildRecord:
                     "builder": {"id": self.builder_id},
                     "metadata": {"startedOn": self.started_on, "finishedOn": self.finished_on},
                 },
-            },
-        }
+            }).to_json()  # fmt: skip
 
     @classmethod
     def from_statement(cls, data: Any) -> BuildRecord:
@@ -194,9 +190,10 @@ def _digest(value: str, pattern: re.Pattern[str], what: str) -> str:
 
 
 def _parse(data: Any) -> BuildRecord:
-    if data.get("_type") != STATEMENT_TYPE or data.get("predicateType") != PROVENANCE_TYPE:
+    statement = from_document(data)
+    if statement.predicate_type != PROVENANCE_TYPE:
         raise ValueError("_type or predicateType is not in-toto Statement v1 / SLSA Provenance v1")
-    predicate = data["predicate"]
+    predicate = statement.predicate
     definition = predicate["buildDefinition"]
     if definition["buildType"] != BUILD_TYPE:
         raise ValueError(f"unknown buildType {definition['buildType']!r}")
@@ -204,12 +201,7 @@ def _parse(data: Any) -> BuildRecord:
     if _int(internal, "recordFormat") != RECORD_FORMAT:
         raise ValueError(f"record format {internal['recordFormat']} is not {RECORD_FORMAT}")
     source = definition["externalParameters"]["source"]
-    subjects = tuple(
-        Subject(_str(s, "name"), _digest(_str(s["digest"], "sha256"), _SHA256, "sha256"))
-        for s in data["subject"]
-    )
-    if not subjects:
-        raise ValueError("the record has no subjects")
+    subjects = statement.subjects
     dependencies: list[Dependency] = []
     toolchain: dict[str, str] = {}
     for entry in definition["resolvedDependencies"]:
@@ -275,11 +267,7 @@ def rebuild_statement(
 ) -> dict[str, Any]:
     """An in-toto statement for a wheel rebuilt from a published sdist: the rebuilt digests as
     subjects, the release, its sdist and the inferred recipe as parameters, ready for signing."""
-    return {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": s.name, "digest": {"sha256": s.sha256}} for s in rebuilt],
-        "predicateType": PROVENANCE_TYPE,
-        "predicate": {
+    return Statement.of(rebuilt, PROVENANCE_TYPE, {
             "buildDefinition": {
                 "buildType": REBUILD_TYPE,
                 "externalParameters": {
@@ -299,5 +287,4 @@ def rebuild_statement(
                 ],
             },
             "runDetails": {"builder": {"id": builder_id}},
-        },
-    }
+    }).to_json()  # fmt: skip

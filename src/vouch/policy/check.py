@@ -1,8 +1,11 @@
 """``vouch check``: k distinct trusted signers agree on every artifact's digest.
 
 For each evidence line: parse the envelope, verify each signature against the policy's keys (an
-unknown key, a bad signature or a key outside its validity window is a rejection with a reason),
-parse the statement, and require its subjects to be exactly the artifacts checked. A trusted
+unknown key, a bad signature, a revoked or expired OpenPGP key, or a key outside its validity
+window is a rejection with a reason), parse the statement, and require it to be a vouch (one of
+vouch's own predicates, naming the source commit; see ``vouch.intoto``) whose subjects are
+exactly the artifacts checked. One line counts for one signer: a line that verifies for two is
+rejected, and so is a statement whose role the policy does not grant its signer. A trusted
 signer who signed another digest for a file name is a conflict, which fails the check even when
 the threshold is met; so do accepted statements that name different source commits.
 """
@@ -10,8 +13,6 @@ the threshold is met; so do accepted statements that name different source commi
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,12 @@ from securesystemslib.exceptions import UnverifiedSignatureError, VerificationEr
 from securesystemslib.signer import Signature
 
 from vouch.digests import file_sha256
-from vouch.errors import CheckError, UsageError
+from vouch.errors import UsageError
+from vouch.intoto import StatementError, Vouch, load_json, parse_statement, plain_file_name, read_vouch
 from vouch.policy.model import Policy, TrustedSigner
 from vouch.sign import openpgp
 from vouch.sign.envelope import EnvelopeError, parse_envelope
-from vouch.sign.statement import Statement, StatementError, parse_statement
+from vouch.sign.evidence import read_evidence
 
 # a verifier for evidence lines that are not DSSE envelopes (Sigstore bundles): returns the
 # trusted signer names and the payload, or raises ValueError with the reason
@@ -90,17 +92,35 @@ class CheckReport:
         }
 
 
-def _verify_signature(signer: TrustedSigner, signature: Signature, pae: bytes) -> bool | None:
-    """True/False when ``signer`` holds the signature's key, None when the key is not theirs."""
+def _holds(signer: TrustedSigner, signature: Signature) -> bool:
+    if signer.ssh_key is not None and signer.ssh_key.keyid == signature.keyid:
+        return True
+    if signer.openpgp_key is None:
+        return False
+    listed = signer.openpgp_validity.fingerprints if signer.openpgp_validity is not None else frozenset()
+    return signature.keyid in openpgp.key_ids(signer.openpgp_key) | listed
+
+
+def _verify_signature(signer: TrustedSigner, signature: Signature, pae: bytes) -> bool:
     if signer.ssh_key is not None and signer.ssh_key.keyid == signature.keyid:
         try:
             signer.ssh_key.verify_signature(signature, pae)
         except (UnverifiedSignatureError, VerificationError):
             return False
         return True
-    if signer.openpgp_key is not None and signature.keyid.lower() in openpgp.key_ids(signer.openpgp_key):
-        return openpgp.verify(signer.openpgp_key, signature, pae)
-    return None
+    return signer.openpgp_key is not None and openpgp.verify(signer.openpgp_key, signature, pae)
+
+
+def _key_problem(signer: TrustedSigner, signature: Signature, now: datetime.datetime) -> str | None:
+    """Why ``signer``'s OpenPGP key (or the subkey that signed) does not count now, or None."""
+    if signer.openpgp_key is None or signer.openpgp_validity is None:
+        return None
+    if signer.ssh_key is not None and signer.ssh_key.keyid == signature.keyid:
+        return None
+    problem = signer.openpgp_validity.problem(signer.openpgp_key.keyid, signature.keyid, now)
+    if problem is None and signature.keyid not in openpgp.key_ids(signer.openpgp_key):
+        problem = f"the OpenPGP subkey {signature.keyid} cannot be verified (no readable binding signature)"
+    return problem
 
 
 def _signers_of(document: Any, source: str, policy: Policy, now: datetime.datetime,
@@ -109,12 +129,14 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
     pae = envelope.pae()
     names: set[str] = set()
     for signature in envelope.signatures.values():
-        holders = [(s, _verify_signature(s, signature, pae)) for s in policy.signers]
-        holders = [(s, ok) for s, ok in holders if ok is not None]
+        holders = [s for s in policy.signers if _holds(s, signature)]
         if not holders:
-            rejected.append(Rejection(source, f"signature by unknown key {signature.keyid}"))
-        for signer, ok in holders:
-            if not ok:
+            rejected.append(Rejection(source, f"signature by unknown key {signature.keyid[:100]}"))
+        for signer in holders:
+            problem = _key_problem(signer, signature, now)
+            if problem is not None:
+                rejected.append(Rejection(source, f"{signer.name}: {problem}", signer.name))
+            elif not _verify_signature(signer, signature, pae):
                 rejected.append(
                     Rejection(source, "bad signature (payload or signature altered)", signer.name)
                 )
@@ -125,20 +147,6 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
             else:
                 names.add(signer.name)
     return names, envelope.payload
-
-
-def read_evidence(paths: Sequence[Path]) -> list[tuple[str, str]]:
-    """(location, line) for every non-blank line of every evidence file."""
-    lines: list[tuple[str, str]] = []
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"evidence file {path} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CheckError(f"cannot read {path}: {exc}") from exc
-        lines.extend((f"{path}:{n}", line) for n, line in enumerate(text.splitlines(), 1) if line.strip())
-    return lines
 
 
 def check(
@@ -154,14 +162,19 @@ def check(
     for path in artifacts:
         if not path.is_file():
             raise UsageError(f"artifact {path} does not exist")
+        if not plain_file_name(path.name):
+            raise UsageError(f"artifact {path}: its name is not one a statement can name")
         results.append(ArtifactCheck(path.name, file_sha256(path)))
     by_name = {a.filename: a for a in results}
     if len(by_name) != len(results):
         raise UsageError("two artifacts have the same file name")
     report = CheckReport(results, [], set(), policy, [])
-    for source, line in read_evidence(evidence):
-        report.inputs.append((source, hashlib.sha256(line.encode()).hexdigest()))
-        _accept_line(source, line, report, by_name, now=now, bundle_verifier=bundle_verifier)
+    for line in read_evidence(evidence):
+        report.inputs.append((line.source, line.sha256))
+        if line.text is None:
+            report.rejected.append(Rejection(line.source, f"unreadable: {line.problem}"))
+            continue
+        _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier)
     _conclude(report, policy)
     return report
 
@@ -177,7 +190,7 @@ def _accept_line(
 ) -> None:  # fmt: skip
     policy = report.policy
     try:
-        document = json.loads(line)
+        document = load_json(line)
         if isinstance(document, dict) and "mediaType" in document:
             if bundle_verifier is None:
                 raise EnvelopeError("Sigstore bundles need the sigstore verifier")
@@ -197,10 +210,26 @@ def _accept_line(
     except (ValueError, EnvelopeError, StatementError) as exc:
         report.rejected.append(Rejection(source, f"malformed: {exc}"))
         return
-    _apply(statement, names, source, report, by_name)
+    signers = ", ".join(sorted(names))
+    if len(names) > 1:
+        reason = f"one evidence line counts for one signer, and this one verifies for {signers}"
+        report.rejected.append(Rejection(source, reason, signers))
+        return
+    try:
+        vouch = read_vouch(statement)
+    except StatementError as exc:
+        report.rejected.append(Rejection(source, f"not a vouch: {exc}", signers))
+        return
+    (name,) = names
+    granted = next(s.roles for s in policy.signers if s.name == name)
+    if vouch.role is not None and vouch.role not in granted:
+        reason = f"signed as {vouch.role!r}, a role the policy does not grant {name}"
+        report.rejected.append(Rejection(source, reason, name))
+        return
+    _apply(vouch, names, source, report, by_name)
 
 
-def _apply(statement: Statement, names: set[str], source: str, report: CheckReport,
+def _apply(statement: Vouch, names: set[str], source: str, report: CheckReport,
            by_name: dict[str, ArtifactCheck]) -> None:  # fmt: skip
     signers = ", ".join(sorted(names))
     for filename, digest in statement.subjects.items():
@@ -218,8 +247,7 @@ def _apply(statement: Statement, names: set[str], source: str, report: CheckRepo
     if any(by_name[n].sha256 != d for n, d in statement.subjects.items()):
         report.rejected.append(Rejection(source, "digest conflict (see the artifact)", signers))
         return
-    if statement.commit is not None:
-        report.commits.add(statement.commit)
+    report.commits.add(statement.commit)
     for artifact in by_name.values():
         artifact.vouched_by |= names
 

@@ -1,31 +1,40 @@
 """The policy: trusted signers with their keys and roles, the threshold, role minimums.
 
 Read from ``[tool.vouch]`` in pyproject.toml or from a ``vouch.toml`` (same keys at top level).
-Parsing refuses what it does not understand: unknown keys, an empty signer list, a threshold of
-0 or above the number of signers, a role minimum that no set of signers can meet, a signer
-without a key. An insecure policy cannot be written by accident.
+Parsing refuses what it does not understand: unknown keys, values of the wrong type, an empty
+signer list, a threshold of 0 or above the number of signers, a role minimum that no set of
+signers can meet, a signer without a key, a key file outside the policy's folder, and Sigstore
+identity patterns that are unsafe (see ``vouch.policy.identity``) unless the signer says
+``unsafe-wildcard = true``, which is then a warning every time the policy is loaded. An
+insecure policy cannot be written by accident.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
+import itertools
+import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from securesystemslib.signer import GPGKey
 
-from vouch.errors import ProjectConfigError, UsageError
-from vouch.sign.openpgp import key_from_armored
+from vouch.errors import CheckError, ProjectConfigError, UsageError
+from vouch.policy.identity import patterns_overlap, spans_repositories
+from vouch.sign.openpgp import KeyValidity, key_from_armored, read_validity
 from vouch.sign.ssh import SSHKey
 
 _POLICY_KEYS = {"threshold", "require", "signers", "provenance", "runbook", "baseline"}
 _SIGNER_KEYS = {
     "name", "roles", "ssh-key", "openpgp-fingerprint", "openpgp-key-file",
-    "sigstore-identity", "sigstore-issuer", "valid-after", "valid-before",
+    "sigstore-identity", "sigstore-issuer", "valid-after", "valid-before", "unsafe-wildcard",
 }  # fmt: skip
+MAX_POLICY_BYTES = 1 << 20
+MAX_KEY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class TrustedSigner:
     sigstore_issuer: str | None = None
     valid_after: datetime.datetime | None = None
     valid_before: datetime.datetime | None = None
+    openpgp_validity: KeyValidity | None = None
+    openpgp_material: bytes | None = field(default=None, repr=False)
+    unsafe_wildcard: bool = False
 
     def valid_at(self, when: datetime.datetime) -> bool:
         if self.valid_after is not None and when < self.valid_after:
@@ -63,6 +75,7 @@ class Policy:
     path: Path
     sha256: str
     raw: dict[str, Any]
+    warnings: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,31 +96,78 @@ class Policy:
         }
 
 
+def inside_folder(path: Path, folder: Path, what: str) -> Path:
+    """``path`` resolved; refused when it (through symlinks) leaves ``folder``."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise UsageError(
+            f"{what} {path} points outside {folder.resolve()}",
+            hint="keep it inside the project; vouch does not follow links out of it",
+        )
+    return resolved
+
+
+def regular_file(path: Path, what: str) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise CheckError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{what} {path} is not a regular file")
+    return True
+
+
 def find_policy(path: Path | None, project: Path = Path()) -> Path:
+    """The policy file: ``path``, else vouch.toml or a pyproject.toml with [tool.vouch] in
+    ``project``. A policy that is a symlink to somewhere outside its folder is refused."""
     if path is not None:
-        if not path.is_file():
+        if not regular_file(path, "policy file"):
             raise UsageError(f"policy file {path} does not exist")
+        inside_folder(path, path.absolute().parent, "the policy file")
         return path
     for candidate in (project / "vouch.toml", project / "pyproject.toml"):
-        if candidate.is_file() and (
-            candidate.name == "vouch.toml" or "[tool.vouch]" in candidate.read_text()
-        ):
-            return candidate
+        if regular_file(candidate, "policy file"):
+            inside_folder(candidate, project, "the policy file")
+            if candidate.name == "vouch.toml" or b"[tool.vouch]" in _read(candidate, MAX_POLICY_BYTES):
+                return candidate
     raise UsageError("no policy: pass --policy FILE, or add vouch.toml or [tool.vouch] to pyproject.toml")
 
 
-def policy_table(path: Path) -> tuple[dict[str, Any], bytes]:
-    data = path.read_bytes()
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise CheckError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise ProjectConfigError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def parse_table(data: bytes, path: Path) -> dict[str, Any]:
+    """The policy table of a vouch.toml, or of [tool.vouch] in a pyproject.toml, from its bytes."""
     try:
         document = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ProjectConfigError(f"{path} is not valid TOML: it is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ProjectConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ProjectConfigError(f"{path} is not valid TOML: nested too deeply") from None
     if path.name == "pyproject.toml":
-        table = document.get("tool", {}).get("vouch")
+        tool = document.get("tool", {})
+        table = tool.get("vouch") if isinstance(tool, dict) else None
         if not isinstance(table, dict):
             raise ProjectConfigError(f"{path} has no [tool.vouch] table")
-        return table, data
-    return document, data
+        return table
+    return document
+
+
+def policy_table(path: Path) -> tuple[dict[str, Any], bytes]:
+    data = _read(path, MAX_POLICY_BYTES)
+    return parse_table(data, path), data
 
 
 def load_policy(path: Path | None = None, project: Path = Path()) -> Policy:
@@ -131,43 +191,119 @@ def _when(value: Any, field: str, signer: str) -> datetime.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
+def _string(entry: dict[str, Any], key: str, signer: str) -> str | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ProjectConfigError(f"signer {signer}: {key} must be a non-empty string")
+    return value
+
+
+def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, bytes] | None:
+    fingerprint = _string(entry, "openpgp-fingerprint", name)
+    key_file = _string(entry, "openpgp-key-file", name)
+    if fingerprint is None:
+        if key_file is not None:
+            raise ProjectConfigError(f"signer {name}: openpgp-key-file needs openpgp-fingerprint")
+        return None
+    if key_file is None:
+        raise ProjectConfigError(f"signer {name}: openpgp-fingerprint needs openpgp-key-file")
+    key_path = base / key_file
+    if not regular_file(key_path, f"signer {name}'s key file"):
+        raise ProjectConfigError(f"signer {name}: key file {key_path} does not exist")
+    inside_folder(key_path, base, f"signer {name}'s key file")
+    material = _read(key_path, MAX_KEY_BYTES)
+    text = material.decode("ascii", errors="replace")
+    if not material.isascii() or "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
+        raise ProjectConfigError(f"signer {name}: {key_path} is not an ASCII-armored OpenPGP public key")
+    key = key_from_armored(text, fingerprint)
+    return key, material
+
+
 def _signer(entry: Any, base: Path) -> TrustedSigner:
     if not isinstance(entry, dict):
         raise ProjectConfigError("each [[signers]] entry must be a table")
     name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise ProjectConfigError("a signer has no name")
+    if not isinstance(name, str) or not name.strip():
+        raise ProjectConfigError("a signer has no name (name must be a non-empty string)")
     unknown = set(entry) - _SIGNER_KEYS
     if unknown:
         raise ProjectConfigError(f"signer {name}: unknown keys {sorted(unknown)}")
     roles = entry.get("roles", [])
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+    if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
         raise ProjectConfigError(f"signer {name}: roles must be a list of strings")
-    ssh_key = SSHKey.from_line(entry["ssh-key"]) if "ssh-key" in entry else None
-    openpgp_key = None
-    if "openpgp-fingerprint" in entry:
-        key_file = entry.get("openpgp-key-file")
-        if not isinstance(key_file, str):
-            raise ProjectConfigError(f"signer {name}: openpgp-fingerprint needs openpgp-key-file")
-        key_path = base / key_file
-        if not key_path.is_file():
-            raise ProjectConfigError(f"signer {name}: key file {key_path} does not exist")
-        openpgp_key = key_from_armored(key_path.read_text(), entry["openpgp-fingerprint"])
-    identity, issuer = entry.get("sigstore-identity"), entry.get("sigstore-issuer")
+    line = _string(entry, "ssh-key", name)
+    ssh_key = SSHKey.from_line(line) if line is not None else None
+    openpgp = _openpgp(entry, name, base)
+    identity, issuer = _string(entry, "sigstore-identity", name), _string(entry, "sigstore-issuer", name)
     if (identity is None) != (issuer is None):
         raise ProjectConfigError(f"signer {name}: sigstore-identity and sigstore-issuer go together")
-    if ssh_key is None and openpgp_key is None and identity is None:
+    unsafe = entry.get("unsafe-wildcard", False)
+    if not isinstance(unsafe, bool):
+        raise ProjectConfigError(f"signer {name}: unsafe-wildcard must be true or false")
+    if unsafe and identity is None:
+        raise ProjectConfigError(f"signer {name}: unsafe-wildcard applies to a sigstore-identity only")
+    if ssh_key is None and openpgp is None and identity is None:
         raise ProjectConfigError(f"signer {name} has no key (ssh-key, openpgp-*, sigstore-*)")
     return TrustedSigner(
         name=name,
         roles=tuple(roles),
         ssh_key=ssh_key,
-        openpgp_key=openpgp_key,
+        openpgp_key=openpgp[0] if openpgp else None,
         sigstore_identity=identity,
         sigstore_issuer=issuer,
         valid_after=_when(entry.get("valid-after"), "valid-after", name),
         valid_before=_when(entry.get("valid-before"), "valid-before", name),
+        openpgp_material=openpgp[1] if openpgp else None,
+        unsafe_wildcard=unsafe,
     )
+
+
+def _with_validity(signers: tuple[TrustedSigner, ...]) -> tuple[TrustedSigner, ...]:
+    """Each OpenPGP key with its revocations and expiry, read by one gpg process for all."""
+    materials = [s.openpgp_material for s in signers if s.openpgp_material is not None]
+    if not materials:
+        return signers
+    validity = read_validity(b"\n".join(materials))
+    result = []
+    for signer in signers:
+        if signer.openpgp_key is None:
+            result.append(signer)
+            continue
+        found = validity.get(signer.openpgp_key.keyid)
+        if found is None:
+            raise ProjectConfigError(f"signer {signer.name}: gpg cannot read their OpenPGP key")
+        result.append(dataclasses.replace(signer, openpgp_validity=found, openpgp_material=None))
+    return tuple(result)
+
+
+def _identity_warnings(signers: tuple[TrustedSigner, ...], path: Path) -> tuple[str, ...]:
+    """Unsafe Sigstore identity patterns: errors, or warnings for ``unsafe-wildcard`` signers."""
+    warnings = [
+        f"{path}: signer {s.name} has unsafe-wildcard = true: its sigstore-identity "
+        f"{s.sigstore_identity!r} may match identities that are not theirs"
+        for s in signers if s.unsafe_wildcard
+    ]  # fmt: skip
+    sigstore = [(s, s.sigstore_identity) for s in signers if s.sigstore_identity is not None]
+    for signer, identity in sigstore:
+        reason = spans_repositories(identity)
+        if reason is not None and not signer.unsafe_wildcard:
+            raise ProjectConfigError(
+                f"{path}: signer {signer.name}'s sigstore-identity {identity!r} is unsafe: {reason}",
+                hint="name the repository in full, or add unsafe-wildcard = true",
+            )
+    for (first, first_identity), (second, second_identity) in itertools.combinations(sigstore, 2):
+        if first.sigstore_issuer != second.sigstore_issuer:
+            continue
+        if patterns_overlap(first_identity, second_identity):
+            if not (first.unsafe_wildcard or second.unsafe_wildcard):
+                raise ProjectConfigError(
+                    f"{path}: the sigstore identities of {first.name} and {second.name} can match the "
+                    "same certificate: one signature would count for two signers",
+                    hint="make the patterns disjoint, or add unsafe-wildcard = true to one of them",
+                )
+            warnings.append(f"{path}: the sigstore identities of {first.name} and {second.name} overlap; "
+                            "a bundle that matches both counts for neither")  # fmt: skip
+    return tuple(warnings)
 
 
 def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
@@ -177,7 +313,7 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
     entries = table.get("signers", [])
     if not isinstance(entries, list) or not entries:
         raise ProjectConfigError(f"{path}: the policy trusts no signers", hint="add [[signers]]")
-    signers = tuple(_signer(entry, path.parent) for entry in entries)
+    signers = _with_validity(tuple(_signer(entry, path.parent) for entry in entries))
     names = [s.name for s in signers]
     if len(set(names)) != len(names):
         raise ProjectConfigError(f"{path}: signer names must be unique")
@@ -192,7 +328,12 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
         raise ProjectConfigError(f"{path}: threshold must be an integer of at least 1")
     if threshold > len(signers):
         raise ProjectConfigError(f"{path}: threshold {threshold} exceeds the {len(signers)} trusted signers")
-    require = table.get("require", {})
+    require = _require(table.get("require", {}), signers, path)
+    warnings = _identity_warnings(signers, path)
+    return Policy(threshold, require, signers, path, sha256, table, warnings)
+
+
+def _require(require: Any, signers: tuple[TrustedSigner, ...], path: Path) -> dict[str, int]:
     if not isinstance(require, dict):
         raise ProjectConfigError(f"{path}: [require] must map roles to counts")
     for role, count in require.items():
@@ -203,4 +344,4 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
             raise ProjectConfigError(
                 f"{path}: require.{role} = {count}, but {holders} signers have that role"
             )
-    return Policy(threshold, dict(require), signers, path, sha256, table)
+    return dict(require)

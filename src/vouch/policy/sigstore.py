@@ -3,13 +3,14 @@ bundled production trust root) by sigstore-python, against each trusted signer's
 
 An identity may end in, or contain, ``*`` (``...release.yml@refs/tags/*``), which matches any run of
 characters; sigstore's own ``Identity`` policy matches exactly, so the SAN check is done here,
-with the issuer still checked by sigstore's ``OIDCIssuer``.
+with the issuer still checked by sigstore's ``OIDCIssuer``. Every trusted identity is tried and
+all that match are returned: ``vouch check`` counts a bundle that matches two signers for
+neither (the policy refuses such patterns unless ``unsafe-wildcard``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from cryptography.x509 import (
@@ -25,8 +26,9 @@ from sigstore.models import Bundle
 from sigstore.verify import Verifier
 from sigstore.verify.policy import OIDCIssuer
 
+from vouch.intoto import PAYLOAD_TYPE
+from vouch.policy.identity import identity_regex
 from vouch.policy.model import Policy
-from vouch.sign.statement import PAYLOAD_TYPE
 
 _OTHERNAME_SAN = "1.3.6.1.4.1.57264.1.7"
 
@@ -35,7 +37,7 @@ class IdentityPattern:
     """The certificate's SAN matches ``pattern`` (``*`` is a wildcard) and its issuer is ``issuer``."""
 
     def __init__(self, pattern: str, issuer: str) -> None:
-        self.regex = re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$")
+        self.regex = identity_regex(pattern)
         self.issuer = OIDCIssuer(issuer)
 
     def verify(self, cert: Certificate) -> None:
@@ -56,6 +58,7 @@ _verifier: Verifier | None = None
 
 
 def _production() -> Verifier:
+    """The one place that builds the Sigstore verifier (the bundled production trust root)."""
     global _verifier  # noqa: PLW0603 - building the verifier loads the trust root once
     if _verifier is None:
         _verifier = Verifier.production(offline=True)
@@ -66,8 +69,8 @@ def sigstore_bundle_verifier(document: dict[str, Any], policy: Policy) -> tuple[
     """The trusted signers whose identity the bundle verifies under, and its DSSE payload."""
     try:
         bundle = Bundle.from_json(json.dumps(document))
-    except (SigstoreError, ValueError, TypeError) as exc:
-        raise ValueError(f"not a Sigstore bundle: {exc}") from exc
+    except (SigstoreError, ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"not a Sigstore bundle: {str(exc)[:300]}") from exc
     names: set[str] = set()
     payload = b""
     reasons = []

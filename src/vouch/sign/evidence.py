@@ -1,27 +1,38 @@
-"""``vouch sign``: a signed statement over a release's digests, appended to its evidence file."""
+"""``vouch sign``: a signed statement over a release's digests, appended to its evidence file.
+
+The evidence file is shared by everyone who signs (laptops, CI jobs): an append holds an
+exclusive lock on it (``flock``) and writes one whole line, so concurrent signers never lose a
+line. Reading it takes the lines one by one: a UTF-8 BOM at the start is skipped, and a line
+that is not UTF-8 or longer than ``MAX_LINE`` is reported alone while the others still count.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import Signer
 
-from vouch.atomic import write_bytes_atomic
-from vouch.build.rebuild import read_record
 from vouch.digests import file_sha256
-from vouch.errors import OutputError, UsageError
+from vouch.errors import CheckError, OutputError, ToolError, UsageError
+from vouch.intoto import VOUCH_PREDICATE, StatementError, Vouch, read_vouch
 from vouch.models.dist import dist_name_version
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
 from vouch.sign.keyless import sign_keyless
 from vouch.sign.ssh import SSHSigner
-from vouch.sign.statement import Statement
 
 EVIDENCE_SUFFIX = ".intoto.jsonl"
+MAX_LINE = 1 << 20  # a DSSE envelope or a Sigstore bundle is a few KiB
+_BOM = b"\xef\xbb\xbf"
 
 
 def signer_from_keyspec(keyspec: str) -> Signer | None:
@@ -48,23 +59,25 @@ def release_stem(filenames: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class Signed:
     evidence: Path
-    statement: Statement
+    statement: Vouch
     keyid: str
     envelope: dict[str, Any]
 
 
-def statement_from_record(record: Path, role: str | None) -> Statement:
+def statement_from_record(record: Path, role: str | None) -> Vouch:
+    from vouch.build.rebuild import read_record  # noqa: PLC0415 - `vouch check` does not need it
+
     parsed = read_record(record)
-    return Statement(
+    return Vouch(
         subjects={s.name: s.sha256 for s in parsed.subjects},
-        predicate_type="",
+        predicate_type=VOUCH_PREDICATE,
         commit=parsed.source.commit,
         repository=parsed.source.repository,
         role=role,
     )
 
 
-def statement_from_artifacts(artifacts: Sequence[Path], commit: str | None, role: str | None) -> Statement:
+def statement_from_artifacts(artifacts: Sequence[Path], commit: str | None, role: str | None) -> Vouch:
     if commit is None:
         raise UsageError("signing artifacts needs --source-commit SHA (the commit they were built from)")
     missing = [str(p) for p in artifacts if not p.is_file()]
@@ -73,30 +86,109 @@ def statement_from_artifacts(artifacts: Sequence[Path], commit: str | None, role
     names = [p.name for p in artifacts]
     if len(set(names)) != len(names):
         raise UsageError("two artifacts have the same file name")
-    return Statement({p.name: file_sha256(p) for p in artifacts}, "", commit, None, role)
+    return Vouch({p.name: file_sha256(p) for p in artifacts}, VOUCH_PREDICATE, commit, None, role)
 
 
-def sign(statement: Statement, signer: Signer | None, evidence: Path) -> Signed:
+def sign(statement: Vouch, signer: Signer | None, evidence: Path) -> Signed:
     """Sign ``statement`` (keyless with Sigstore when ``signer`` is None) and append the
     envelope, or the Sigstore bundle, as one line of ``evidence``."""
+    try:
+        read_vouch(statement.to_statement())  # what `vouch check` would refuse is never signed
+    except StatementError as exc:
+        raise UsageError(f"cannot sign this statement: {exc}") from exc
     if signer is None:
         keyid, envelope = sign_keyless(statement.to_payload())
     else:
-        envelope = sign_payload(statement.to_payload(), signer)
+        try:
+            envelope = sign_payload(statement.to_payload(), signer)
+        except (ValueError, OSError, UnsupportedLibraryError) as exc:
+            raise ToolError(f"signing failed: {str(exc)[:300]}") from exc
         keyid = signer.public_key.keyid
     append_evidence(evidence, envelope)
     return Signed(evidence, statement, keyid, envelope)
 
 
 def append_evidence(evidence: Path, envelope: dict[str, Any]) -> None:
-    """Append ``envelope`` as one line of the evidence file (rewritten atomically)."""
-    previous = evidence.read_bytes() if evidence.is_file() else b""
-    if previous and not previous.endswith(b"\n"):
-        previous += b"\n"
+    """Append ``envelope`` as one line of the evidence file, holding an exclusive lock on it."""
+    line = envelope_line(envelope).encode() + b"\n"
     try:
-        write_bytes_atomic(evidence, previous + envelope_line(envelope).encode() + b"\n")
+        fd = os.open(evidence, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot open {evidence}: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"{evidence} is not a regular file")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # a line cut short (a crash) stays alone, and is rejected alone
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OutputError(f"cannot write {evidence}: short write ({written} of {len(line)} bytes)")
+        os.fsync(fd)
     except OSError as exc:
         raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    """One non-blank line of an evidence file: its text, or why it cannot be read."""
+
+    source: str  # FILE:LINE
+    sha256: str  # of the line's bytes, for the verification summary
+    text: str | None
+    problem: str | None = None
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, str | None]]:
+    """(number, bytes or None when longer than MAX_LINE) for each line, in bounded memory."""
+    number = 0
+    while True:
+        chunk = stream.readline(MAX_LINE + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
+            digest = hashlib.sha256(chunk)
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = stream.readline(MAX_LINE)
+                digest.update(chunk)
+            yield number, None, digest.hexdigest()
+            continue
+        line = chunk.rstrip(b"\n").rstrip(b"\r")
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        yield number, line, None
+
+
+def read_evidence(paths: Sequence[Path]) -> list[EvidenceLine]:
+    """Every non-blank line of every evidence file (a FIFO or device is refused, never read)."""
+    lines: list[EvidenceLine] = []
+    for path in paths:
+        try:
+            if not stat.S_ISREG(path.stat().st_mode):
+                raise UsageError(f"evidence file {path} is not a regular file")
+            with path.open("rb") as stream:
+                for number, data, long_digest in _lines(stream):
+                    source = f"{path}:{number}"
+                    if data is None:
+                        problem = f"the line is longer than {MAX_LINE} bytes"
+                        lines.append(EvidenceLine(source, long_digest or "", None, problem))
+                        continue
+                    if not data.strip():
+                        continue
+                    digest = hashlib.sha256(data).hexdigest()
+                    try:
+                        lines.append(EvidenceLine(source, digest, data.decode("utf-8")))
+                    except UnicodeDecodeError as exc:
+                        lines.append(EvidenceLine(source, digest, None, f"not UTF-8 (byte {exc.start})"))
+        except FileNotFoundError:
+            raise UsageError(f"evidence file {path} does not exist") from None
+        except OSError as exc:
+            raise CheckError(f"cannot read {path}: {exc.strerror}") from exc
+    return lines
 
 
 def default_evidence(near: Path, filenames: Sequence[str]) -> Path:

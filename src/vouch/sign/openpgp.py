@@ -5,12 +5,23 @@ from the policy's key file and checks signatures in-process (securesystemslib wi
 pyca/cryptography): no gpg process per statement, and no keyring trust involved: only the key the
 policy names counts. The ASCII-armor decoder is a few lines of RFC 4880 section 6, written here
 because securesystemslib reads binary keys only.
+
+securesystemslib ignores revocations, so whether a key or subkey is revoked, and when it
+expires, is asked of gpg itself, once per key file when the policy is loaded
+(``gpg --with-colons --import-options show-only --import`` in an empty GNUPGHOME): a revoked key
+or subkey, or one expired at the time of the check, does not count, and says so.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from securesystemslib._gpg import common as gpg_common
@@ -37,9 +48,14 @@ def dearmor(text: str) -> bytes:
         raise UsageError(f"the OpenPGP armor is corrupt: {exc}") from exc
 
 
+def canonical_fingerprint(text: str) -> str:
+    compact = "".join(text.split()).lower()
+    return compact[2:] if compact.startswith("0x") else compact
+
+
 def key_from_armored(text: str, fingerprint: str) -> GPGKey:
     """The public key with ``fingerprint`` (and its subkeys) from an armored export."""
-    fingerprint = fingerprint.replace(" ", "").lower()
+    fingerprint = canonical_fingerprint(fingerprint)
     try:
         bundle: dict[str, Any] = gpg_common.get_pubkey_bundle(dearmor(text), fingerprint)
     except (gpg_exceptions.KeyNotFoundError, gpg_exceptions.PacketParsingError, ValueError) as exc:
@@ -49,6 +65,72 @@ def key_from_armored(text: str, fingerprint: str) -> GPGKey:
     key = GPGKey(bundle["keyid"], bundle["type"], bundle["method"], bundle["keyval"])
     key.unrecognized_fields["subkeys"] = bundle.get("subkeys", {})
     return key
+
+
+@dataclass(frozen=True)
+class KeyValidity:
+    """Revocations and expiry dates of a primary key and its subkeys, by fingerprint (lower case),
+    as gpg reads them from the key material."""
+
+    revoked: frozenset[str]
+    expires: Mapping[str, datetime.datetime]
+    fingerprints: frozenset[str] = frozenset()  # the primary and every subkey gpg lists
+
+    def problem(self, primary: str, signing: str, now: datetime.datetime) -> str | None:
+        """Why a signature by ``signing`` (the primary or a subkey) does not count, or None."""
+        keys = [(primary, "OpenPGP key")] + ([(signing, "OpenPGP subkey")] if signing != primary else [])
+        for fingerprint, what in keys:
+            if fingerprint in self.revoked:
+                return f"the {what} {fingerprint} is revoked"
+            expires = self.expires.get(fingerprint)
+            if expires is not None and expires <= now:
+                return f"the {what} {fingerprint} expired on {expires:%Y-%m-%d}"
+        return None
+
+
+def read_validity(material: bytes) -> dict[str, KeyValidity]:
+    """What gpg says of the keys in ``material`` (one or more exports), by primary fingerprint:
+    revoked (or invalid) keys and subkeys, and expiry dates. One gpg process for all."""
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise ToolError("gpg is needed to read OpenPGP key revocations", hint="install GnuPG 2.2 or later")
+    home = tempfile.mkdtemp(prefix="vouch-gpg-")
+    try:
+        result = subprocess.run(
+            [gpg, "--homedir", home, "--batch", "--no-tty", "--with-colons", "--fixed-list-mode",
+             "--import-options", "show-only", "--import"],
+            input=material, capture_output=True, check=False, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ToolError(f"cannot run gpg: {exc}") from exc
+    finally:
+        gpgconf = shutil.which("gpgconf")
+        if gpgconf is not None:
+            subprocess.run([gpgconf, "--homedir", home, "--kill", "all"], capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+    groups: list[list[tuple[str, str, str]]] = []  # per primary key: (validity, expiry, fingerprint)
+    pending: list[str] | None = None
+    for line in result.stdout.decode(errors="replace").splitlines():
+        fields = line.split(":")
+        if fields[0] == "pub":
+            groups.append([])
+        if fields[0] in ("pub", "sub"):
+            pending = fields
+        elif fields[0] == "fpr" and pending is not None and groups and len(fields) > 9 and len(pending) > 6:
+            groups[-1].append((pending[1], pending[6], fields[9].lower()))
+            pending = None
+    keys: dict[str, KeyValidity] = {}
+    for group in groups:
+        if group:
+            keys[group[0][2]] = KeyValidity(
+                revoked=frozenset(fpr for validity, _, fpr in group if validity in ("r", "i")),
+                expires={
+                    fpr: datetime.datetime.fromtimestamp(int(expiry), datetime.UTC)
+                    for _, expiry, fpr in group if expiry.isdigit()
+                },
+                fingerprints=frozenset(fpr for _, _, fpr in group),
+            )  # fmt: skip
+    return keys
 
 
 def key_ids(key: GPGKey) -> set[str]:
@@ -74,12 +156,31 @@ def verify(key: GPGKey, signature: Signature, data: bytes) -> bool:
         return False
 
 
+class PrimaryKeySigner(GPGSigner):
+    """Signs with the primary key itself (``FINGERPRINT!``): gpg would otherwise pick the newest
+    signing subkey, which securesystemslib's key parser does not read, so no check could verify."""
+
+    def sign(self, payload: bytes) -> Signature:
+        from securesystemslib._gpg import functions as gpg_functions  # noqa: PLC0415
+
+        try:
+            raw: dict[str, Any] = gpg_functions.create_signature(
+                payload, f"{self.public_key.keyid}!", self.homedir
+            )
+        except gpg_exceptions.KeyNotFoundError as exc:
+            raise ValueError(str(exc)) from exc
+        if raw["keyid"] != self.public_key.keyid:
+            raise ValueError(f"gpg signed with {raw['keyid']}, not {self.public_key.keyid}")
+        signature: Signature = self._sig_from_legacy_dict(raw)
+        return signature
+
+
 def signer_for(fingerprint: str) -> GPGSigner:
     homedir = os.environ.get("GNUPGHOME")
     try:
-        _, public = GPGSigner.import_(fingerprint.replace(" ", "").lower(), homedir)
+        _, public = GPGSigner.import_(canonical_fingerprint(fingerprint), homedir)
     except ValueError as exc:
         raise UsageError(f"gpg has no key {fingerprint}: {exc}") from exc
     except (OSError, UnsupportedLibraryError) as exc:
         raise ToolError(f"gpg is not usable: {exc}") from exc
-    return GPGSigner(public, homedir)
+    return PrimaryKeySigner(public, homedir)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -51,16 +51,17 @@ def _pack(*items: bytes) -> bytes:
 
 def parse_public_key(line: str) -> tuple[str, bytes]:
     """``ssh-ed25519 AAAA... comment`` -> (key type, wire-format blob)."""
+    # never quote the text: a private key given by mistake must not reach a log
     parts = line.strip().split()
-    if len(parts) < 2:
-        raise UsageError(f"not an SSH public key line: {line[:40]!r}")
+    if len(parts) < 2 or len(line) > 16384 or not parts[0].isascii():
+        raise UsageError("not an SSH public key (expected one line: TYPE BASE64 [COMMENT])")
     try:
         blob = base64.b64decode(parts[1], validate=True)
         key_type, _ = _string(blob, 0)
-    except (ValueError, base64.binascii.Error) as exc:  # type: ignore[attr-defined]
-        raise UsageError(f"not an SSH public key: {exc}") from exc
+    except ValueError:
+        raise UsageError("not an SSH public key: its base64 part does not decode to a key") from None
     if key_type.decode("ascii", "replace") != parts[0]:
-        raise UsageError(f"SSH public key type {parts[0]} does not match its blob")
+        raise UsageError("not an SSH public key: its type does not match its key data")
     return parts[0], blob
 
 
@@ -96,6 +97,7 @@ class SSHKey(Key):
     ) -> None:
         super().__init__(keyid, keytype, scheme, keyval, unrecognized_fields)
         self.key_type, self.blob = parse_public_key(keyval["public"])
+        self._loaded: Any = None
 
     @classmethod
     def from_line(cls, line: str) -> SSHKey:
@@ -113,7 +115,7 @@ class SSHKey(Key):
     def verify_signature(self, signature: Signature, data: bytes) -> None:
         try:
             self._verify(bytes.fromhex(signature.signature), data)
-        except (ValueError, InvalidSignature, struct.error) as exc:
+        except (ValueError, InvalidSignature, UnsupportedAlgorithm, struct.error) as exc:
             reason = str(exc) or "the signature does not verify"
             raise UnverifiedSignatureError(f"SSH signature by {self.keyid} is invalid: {reason}") from exc
 
@@ -145,7 +147,9 @@ class SSHKey(Key):
         if self.key_type.startswith("sk-"):
             self._verify_with_ssh_keygen(raw, data)
             return
-        public_key = serialization.load_ssh_public_key(self.keyval["public"].encode())
+        if self._loaded is None:  # loaded once: a check verifies many lines of one key
+            self._loaded = serialization.load_ssh_public_key(self.keyval["public"].encode())
+        public_key = self._loaded
         if isinstance(public_key, ed25519.Ed25519PublicKey) and algorithm == b"ssh-ed25519":
             public_key.verify(signature, signed)
         elif isinstance(public_key, ec.EllipticCurvePublicKey) and algorithm.startswith(b"ecdsa-sha2-"):
