@@ -83,8 +83,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.errors import UsageError  # noqa: PLC0415
     from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
     from vouch.provenance.release import ReleaseOptions, parse_release, verify_release  # noqa: PLC0415
-    from vouch.provenance.trust import TrustRoot  # noqa: PLC0415
     from vouch.provenance.verify import local_distribution, named_distribution, verify_local  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
 
     words: list[str] = args.target
     if words[0] == "verify":
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         else:
             raise UsageError("`vouch provenance verify` takes one DIST, or --filename NAME --sha256 HEX")
         publisher = resolve_publisher(args.publisher, args.policy)
-        trust = TrustRoot(staging=args.staging, pinned=args.trusted_root)
+        trust = Trust(staging=args.staging, pinned=args.trusted_root)
         report = verify_local(dist, publisher, trust, attestation_files=args.attestation or (),
                               provenance_file=args.provenance)  # fmt: skip
     else:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
             raise UsageError(f"give one NAME==VERSION (or `verify ...`), not {' '.join(words)!r}")
         parse_release(words[0])
         publisher = resolve_publisher(args.publisher, args.policy)
-        trust = TrustRoot(staging=args.staging, pinned=args.trusted_root)
+        trust = Trust(staging=args.staging, pinned=args.trusted_root)
         options = ReleaseOptions(words[0], publisher, trust, index_url=args.index or PYPI_SIMPLE)
         with err.status("checking provenance", spinner="dots") as status:
             report = verify_release(options, status.update)

@@ -27,8 +27,8 @@ from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
 from vouch.models.dist import dist_name_version
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
-from vouch.provenance.trust import TrustRoot
 from vouch.provenance.verify import check_provenance, load_provenance
+from vouch.trust import Trust
 
 Progress = Callable[[str], None]
 NO_PROVENANCE_URLS = (
@@ -52,7 +52,7 @@ def parse_release(spec: str) -> tuple[str, Version]:
 class ReleaseOptions:
     release: str
     publisher: ExpectedPublisher
-    trust: TrustRoot
+    trust: Trust
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
     transport: httpx.BaseTransport | None = None

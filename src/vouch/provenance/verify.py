@@ -19,9 +19,10 @@ from sigstore.errors import Error as SigstoreError
 from sigstore.models import Bundle
 
 from vouch.errors import UsageError, VerificationError
+from vouch.provenance.attestation import SigstoreIdentity, verify_attestation
 from vouch.provenance.publisher import ExpectedPublisher, claimed_environment, describe_claim
 from vouch.provenance.report import AttestationCheck, FileReport, ProvenanceReport, Status, one_line
-from vouch.provenance.trust import SigstoreIdentity, TrustRoot
+from vouch.trust import Trust
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle"
@@ -69,7 +70,7 @@ def check_attestations(
     attestations: Sequence[tuple[str, Attestation]],
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
 ) -> FileReport:
     """Attestations given as files: each must verify; they carry no publisher claim."""
     checks = tuple(_check(source, att, expected.identity, dist, trust) for source, att in attestations)
@@ -84,7 +85,7 @@ def check_provenance(
     provenance: Provenance,
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
     *,
     source: str,
     yanked: bool = False,
@@ -120,7 +121,7 @@ def check_provenance(
 def verify_local(
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
     *,
     attestation_files: Sequence[Path] = (),
     provenance_file: Path | None = None,
@@ -150,10 +151,10 @@ def _read(path: Path) -> bytes:
 
 
 def _check(
-    source: str, attestation: Attestation, identity: SigstoreIdentity, dist: Distribution, trust: TrustRoot
+    source: str, attestation: Attestation, identity: SigstoreIdentity, dist: Distribution, trust: Trust
 ) -> AttestationCheck:
     try:
-        verified = trust.verify(attestation, identity, dist)
+        verified = verify_attestation(trust, attestation, identity, dist)
     except VerificationError as exc:
         return AttestationCheck(source, reason=str(exc))
     return AttestationCheck(source, verified.predicate_type, verified.signer)
