@@ -71,14 +71,24 @@ def check_attestations(
     dist: Distribution,
     expected: ExpectedPublisher,
     trust: Trust,
+    *,
+    unsafe_ignore_environment: bool = False,
 ) -> FileReport:
-    """Attestations given as files: each must verify; they carry no publisher claim."""
+    """Attestations given as files: each must verify; they carry no publisher claim, so a publisher
+    that demands an environment fails (the environment cannot be checked), unless
+    ``unsafe_ignore_environment``."""
     checks = tuple(_check(source, att, expected.identity, dist, trust) for source, att in attestations)
     notes: tuple[str, ...] = ()
+    reasons: list[str] = []
     if expected.environment is not None:
-        notes = (f"environment {expected.environment!r}: not checked: it is not in the Sigstore "
-                 "certificate, and an attestation file carries no publisher claim",)  # fmt: skip
-    return _file_report(dist, checks, [], notes=notes, source=", ".join(s for s, _ in attestations))
+        unchecked = (f"environment {expected.environment!r}: not checked: it is not in the Sigstore "
+                     "certificate, and an attestation file carries no publisher claim")  # fmt: skip
+        if unsafe_ignore_environment:
+            notes = (f"{unchecked} (ignored: --unsafe-ignore-environment)",)
+        else:
+            reasons.append(f"{unchecked}; verify the index's provenance (--provenance FILE), or accept "
+                           "the risk with --unsafe-ignore-environment")  # fmt: skip
+    return _file_report(dist, checks, reasons, notes=notes, source=", ".join(s for s, _ in attestations))
 
 
 def check_provenance(
@@ -125,8 +135,12 @@ def verify_local(
     *,
     attestation_files: Sequence[Path] = (),
     provenance_file: Path | None = None,
+    unsafe_ignore_environment: bool = False,
 ) -> ProvenanceReport:
-    """``vouch provenance verify``: a local file (or a name and digest), its attestations or provenance."""
+    """``vouch provenance verify``: a local file (or a name and digest), its attestations or provenance.
+
+    ``unsafe_ignore_environment``: attestation files, which carry no publisher claim, may pass a
+    publisher that demands an environment (which then is not checked at all)."""
     if bool(attestation_files) == (provenance_file is not None):
         raise UsageError("give --attestation FILE (one or more) or --provenance FILE")
     try:
@@ -137,7 +151,9 @@ def verify_local(
             )
         else:
             loaded = [(str(path), load_attestation(_read(path))) for path in attestation_files]
-            file = check_attestations(loaded, dist, expected, trust)
+            file = check_attestations(
+                loaded, dist, expected, trust, unsafe_ignore_environment=unsafe_ignore_environment
+            )
     except ValueError as exc:  # a malformed attestation or provenance is a failure, not an error
         file = FileReport(dist.name, dist.digest, Status.FAILED, (str(exc),))
     return ProvenanceReport(dist.name, expected.to_json(), trust.name, (file,))
