@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.build.env import uv_environment
 from vouch.errors import LockMismatchError, ProjectConfigError, ToolError, UsageError
+from vouch.index.urls import redact
 
 LOCK_FORMAT = 1
 LOCK_FILENAME = "build-requirements.lock"
@@ -196,5 +197,5 @@ def resolve_lock(
     )
     if result.returncode != 0:
         tail = " ".join(result.stderr.strip().splitlines()[-3:])
-        raise ToolError(f"resolving the build requirements failed: {tail}")
+        raise ToolError(f"resolving the build requirements failed: {redact(tail)}")
     return parse_lock(result.stdout, "uv pip compile output")

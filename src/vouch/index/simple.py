@@ -9,7 +9,8 @@ deadline, redirects only on the same host (``vouch.index.http``). A file's ``sha
 lowercase hex digits and its name a plain file name before either is used, so the download cache
 path (``CACHE/SHA256/FILENAME``) is built only from validated values; a page that breaks these
 rules, or is not the JSON it claims to be, is a NetworkError (exit 3) with one line. A download cut
-short or refused leaves nothing behind.
+short or refused leaves nothing behind. ``VOUCH_INDEX_DEADLINE`` (seconds, default 600) and
+``VOUCH_MAX_DOWNLOAD_BYTES`` (default 1 GiB) set the deadline and the download cap.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import httpx
 from packaging.utils import canonicalize_name
 
 from vouch.digests import file_sha256
-from vouch.errors import NetworkError, VerificationError
+from vouch.errors import NetworkError, UsageError, VerificationError
 from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
 
@@ -81,13 +82,19 @@ class SimpleIndex:
         cache_dir: Path,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
-        deadline: float = DEADLINE,
-        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        deadline: float | None = None,
+        max_download_bytes: int | None = None,
     ) -> None:
         parse_url(url, "the index URL")
         self.url = url if url.endswith("/") else url + "/"
         self.cache_dir = cache_dir
-        self.max_download_bytes = max_download_bytes
+        if deadline is None:
+            deadline = _setting("VOUCH_INDEX_DEADLINE", DEADLINE)
+        self.max_download_bytes = (
+            max_download_bytes
+            if max_download_bytes is not None
+            else int(_setting("VOUCH_MAX_DOWNLOAD_BYTES", MAX_DOWNLOAD_BYTES))
+        )
         self._http = BoundedClient(transport=transport, timeout=timeout, deadline=deadline)
 
     @property
@@ -179,6 +186,21 @@ class SimpleIndex:
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         return target
+
+
+def _setting(name: str, default: float) -> float:
+    """A positive number from the environment (``VOUCH_INDEX_DEADLINE`` seconds,
+    ``VOUCH_MAX_DOWNLOAD_BYTES``), else ``default``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0
+    if not 0 < number < float("inf"):
+        raise UsageError(f"{name}={value!r} is not a positive number")
+    return number
 
 
 def _json_files(body: bytes, base: httpx.URL, shown: str) -> list[IndexFile]:
