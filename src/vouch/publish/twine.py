@@ -21,6 +21,7 @@ import httpx
 from vouch.errors import CheckError
 from vouch.index.urls import redact
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SECRET_VARIABLES = ("TWINE_PASSWORD", "PYPI_TOKEN", "PYPI_API_TOKEN", "TEST_PYPI_TOKEN")
 
 
@@ -38,9 +39,9 @@ def secrets(repository: str, environ: dict[str, str] | None = None) -> list[str]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without URL userinfo, and with each secret replaced by ``***`` as a whole token
-    (not preceded or followed by a letter or digit)."""
-    text = redact(text)
+    """``text`` without terminal escapes and URL userinfo, and with each secret replaced by ``***``
+    as a whole token (not preceded or followed by a letter or digit)."""
+    text = redact(_ANSI.sub("", text))
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
     return text
@@ -49,7 +50,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 def twine_upload(repository: str, dist: Path, attestations: bool) -> None:
     """Upload one file with twine; its error, without any secret, becomes a CheckError."""
     command = [
-        sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+        sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--disable-progress-bar",
         "--repository-url", repository, *(["--attestations"] if attestations else []), str(dist),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
