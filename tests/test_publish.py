@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -283,3 +284,26 @@ def test_scrub_removes_userinfo_and_whole_secrets() -> None:
     assert scrub(text, ["pypi-AgEIcHlwaS5vcmc", "abc", "pa$$"]) == (
         "403 from https://upload.example.org/legacy/ (token ***) *** abcdef"
     )
+
+
+def test_a_fifo_given_as_an_artifact_is_refused_unread(
+    release: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vouch_for(release, capsys)
+    sdist = release / "dist" / SDIST
+    sdist.unlink()
+    os.mkfifo(sdist)  # a reader would block forever
+    code, _, err = run([a for a in publish_args(release, index) if a != "--json"], capsys)
+    assert code == 2
+    assert f"{sdist} is not a regular file" in err
+    assert list(index.packages.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "url"), [("--repository", "not a url"), ("--index", "ftp://example.org/simple/")]
+)
+def test_an_invalid_url_is_a_usage_error(option: str, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["publish", "/nowhere/demo-1.0.tar.gz", option, url], capsys)
+    assert code == 2
+    assert f"{option} {url!r} is not an http(s) URL with a host" in err
+    assert "Traceback" not in out + err

@@ -108,7 +108,7 @@ def parse_lock(text: str, origin: str = "build lock") -> list[LockedPackage]:
             raise UsageError(
                 f"{origin}, line {number}: expected 'name==version --hash=sha256:...', got {line!r}"
             )
-        if any(not h.startswith("sha256:") or len(h) != 71 for h in hashes):
+        if any(not re.fullmatch(r"sha256:[0-9a-fA-F]{64}", h) for h in hashes):
             raise UsageError(f"{origin}, line {number}: only sha256 hashes are accepted")
         name = canonicalize_name(match.group(1))
         try:

@@ -88,7 +88,11 @@ class DeadlineTransport(httpx.HTTPTransport):
         super().__init__()
         # httpx does not take a network backend; its pool does (the same pool, with ours)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend()
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=100,  # httpx's defaults
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(),
         )
 
 
@@ -138,8 +142,8 @@ class BoundedClient:
         """The response to GET ``url`` (redirects on the same host followed), not yet read.
         httpx errors, other hosts and the deadline become NetworkError."""
         with deadline(self.deadline):
-            current = httpx.URL(url)
             try:
+                current = httpx.URL(url)
                 for _ in range(MAX_REDIRECTS + 1):
                     request = self._client.build_request("GET", current, headers=headers)
                     response = self._client.send(request, stream=True)
@@ -163,7 +167,7 @@ class BoundedClient:
                     response.close()
             except httpx.TimeoutException as exc:
                 raise NetworkError(f"{redact(url)} did not answer within {self.deadline:g} s") from exc
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise NetworkError(f"{doing} {redact(url)} failed: {_one_line(exc)}") from exc
 
     def iter_body(self, response: httpx.Response, limit: int, what: str) -> Iterator[bytes]:
