@@ -22,8 +22,8 @@ from pypi_attestations import Distribution
 
 from vouch.provenance.publisher import parse_publisher
 from vouch.provenance.report import FileReport, Status
-from vouch.provenance.trust import TrustRoot
 from vouch.provenance.verify import check_attestations, check_provenance, load_attestation, load_provenance
+from vouch.trust import Trust
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pep740"
 GITHUB_PA = "github:trailofbits/pypi-attestations/release.yml"
@@ -63,7 +63,7 @@ def _check(row: tuple[str, str | None, str, bool], digests: dict[str, str]) -> C
     filename = filename or Path(evidence).name.split(".tar.gz")[0] + ".tar.gz"
     data = (FIXTURES / evidence).read_bytes()
     dist = Distribution(name=filename, digest=digests[filename])
-    publisher, trust = parse_publisher(spec), TrustRoot(staging=staging)
+    publisher, trust = parse_publisher(spec), Trust(staging=staging)
     if evidence.endswith(".provenance"):
         provenance = load_provenance(data)
         return lambda: check_provenance(provenance, dist, publisher, trust, source=evidence)

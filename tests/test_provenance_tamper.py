@@ -144,14 +144,34 @@ def test_environment_is_compared_with_the_claim_and_labelled(
     assert "claim says none, expected 'pypi'" in file["reason"]
 
 
-def test_environment_of_an_attestation_file_is_reported_unchecked(capsys: pytest.CaptureFixture[str]) -> None:
+def test_environment_that_an_attestation_file_cannot_prove_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    """A real attestation that verifies, but the publisher demands an environment that no
+    attestation file can show (the certificate holds none, the file carries no claim)."""
     case = next(c for c in CASES if c.id == "pa-publish")
     args = verify_args(case, pinned=False)
     args[args.index(GITHUB_PA)] = f"{GITHUB_PA}@release"
-    code, out, _ = run(args, capsys)
-    file = json.loads(out)["files"][0]
-    assert code == 0
+    code, out, err = run(args, capsys)
+    report = json.loads(out)
+    (file,) = report["files"]
+    assert (code, file["status"], report["ok"]) == (1, "failed", False)
+    assert all(a["verified"] for a in file["attestations"])  # the signature itself is fine
+    assert "environment 'release': not checked" in file["reason"]
+    assert "--unsafe-ignore-environment" in file["reason"]
+    assert "\n" not in file["reason"]
+    assert "warning" not in err
+
+    code, out, err = run([*args, "--unsafe-ignore-environment"], capsys)
+    (file,) = json.loads(out)["files"]
+    assert (code, file["status"]) == (0, "verified")
     assert "environment 'release': not checked" in file["notes"][0]
+    assert "warning: --unsafe-ignore-environment: the environment 'release'" in err
+
+
+def test_unsafe_ignore_environment_is_refused_for_a_release(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["provenance", "demo==1.0", "--publisher", f"{GITHUB_PA}@release",
+                        "--unsafe-ignore-environment"], capsys)  # fmt: skip
+    assert code == 2
+    assert "applies to `vouch provenance verify --attestation`" in err
 
 
 @pytest.mark.parametrize(

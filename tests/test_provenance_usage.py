@@ -10,7 +10,6 @@ import pytest
 from tests.test_provenance import (
     CASES,
     GITHUB_PA,
-    PA,
     PA_SDIST,
     ROOTS,
     SAMPLE,
@@ -118,8 +117,6 @@ def test_publisher_from_the_policy(
             "--attestation FILE (one or more) or",
         ),
         (["--staging", "--trusted-root", str(ROOTS / "staging.trusted_root.json")], "exclude each other"),
-        (["--trusted-root", str(PA / "200170367.pem")], "is not a Sigstore trusted_root.json"),
-        (["--trusted-root", "/nonexistent/root.json"], "cannot read the trusted root"),
         (["--index", "https://example.org/simple/"], "--index applies to NAME==VERSION"),
     ],
 )

@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.build.env import uv_environment
 from vouch.errors import LockMismatchError, ProjectConfigError, ToolError, UsageError
+from vouch.index.urls import redact
 from vouch.untrusted import DocumentError, load_toml, read_tree_file
 
 LOCK_FORMAT = 1
@@ -111,7 +112,7 @@ def parse_lock(text: str, origin: str = "build lock") -> list[LockedPackage]:
                 f"{origin}, line {number}: expected 'name==version --hash=sha256:...'",
                 hint="regenerate it: uv pip compile --generate-hashes",
             )
-        if any(not h.startswith("sha256:") or len(h) != 71 for h in hashes):
+        if any(not re.fullmatch(r"sha256:[0-9a-fA-F]{64}", h) for h in hashes):
             raise UsageError(f"{origin}, line {number}: only sha256 hashes are accepted")
         name = canonicalize_name(match.group(1))
         try:
@@ -200,5 +201,5 @@ def resolve_lock(
     )
     if result.returncode != 0:
         tail = " ".join(result.stderr.strip().splitlines()[-3:])
-        raise ToolError(f"resolving the build requirements failed: {tail}")
+        raise ToolError(f"resolving the build requirements failed: {redact(tail)}")
     return parse_lock(result.stdout, "uv pip compile output")

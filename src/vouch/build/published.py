@@ -36,6 +36,7 @@ from vouch.build.infer import infer_recipe
 from vouch.build.lock import resolve_lock
 from vouch.errors import CheckError, OutputError, UsageError
 from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.index.urls import redact
 from vouch.models.record import Dependency, Subject, rebuild_statement
 from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
 
@@ -113,7 +114,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name,
     ):
         tmp = Path(tmp_name)
-        progress(f"reading {name} from {options.index_url}")
+        progress(f"reading {name} from {redact(options.index_url)}")
         release = release_files(index.project_files(name), name, version)
         progress(f"downloading {release.sdist.filename}")
         sdist_path = index.download(release.sdist)
@@ -177,7 +178,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
     if options.record_out is not None:
         statement = rebuild_statement(
             release=f"{name}=={version}",
-            index_url=options.index_url,
+            index_url=redact(options.index_url),
             sdist=Subject(release.sdist.filename, release.sdist.sha256),
             rebuilt=tuple(Subject(v.filename, v.rebuilt_sha256) for v in verdicts if v.rebuilt_sha256),
             recipe=report.recipe,

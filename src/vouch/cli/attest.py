@@ -39,10 +39,11 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.provenance.attest import attest  # noqa: PLC0415
     from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
 
     publisher = resolve_publisher(args.publisher, args.policy)
     with err.status("attesting", spinner="dots"):
-        report = attest(args.dists, publisher, staging=args.staging)
+        report = attest(args.dists, publisher, trust=Trust(staging=args.staging))
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from vouch.policy.check import CheckReport
     from vouch.policy.model import Policy
+    from vouch.trust import Trust
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,15 +32,28 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--vsa", type=Path, metavar="OUT", help="write a SLSA Verification Summary")
+    add_trust_options(parser)
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)
 
 
-def _sigstore(document: dict[str, Any], policy: Policy) -> tuple[set[str], bytes]:
-    """Loads sigstore (slow to import) only when the evidence holds a Sigstore bundle."""
-    from vouch.policy.sigstore import sigstore_bundle_verifier  # noqa: PLC0415
+def add_trust_options(parser: argparse.ArgumentParser) -> None:
+    """``--staging``/``--trusted-root FILE``: the Sigstore root that evidence bundles must chain to."""
+    parser.add_argument("--staging", action="store_true", help="Sigstore bundles made with Sigstore staging")
+    parser.add_argument("--trusted-root", type=Path, metavar="FILE",
+                        help="Sigstore bundles: use this trusted_root.json, not sigstore's own")  # fmt: skip
 
-    return sigstore_bundle_verifier(document, policy)
+
+def sigstore_evidence(trust: Trust) -> Callable[[dict[str, Any], Policy], tuple[set[str], bytes]]:
+    """The check's verifier of Sigstore bundles under ``trust``; sigstore (slow to import) is loaded
+    only when the evidence holds a bundle."""
+
+    def verify(document: dict[str, Any], policy: Policy) -> tuple[set[str], bytes]:
+        from vouch.policy.sigstore import sigstore_bundle_verifier  # noqa: PLC0415
+
+        return sigstore_bundle_verifier(document, policy, trust)
+
+    return verify
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -49,13 +64,15 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.policy.model import load_policy  # noqa: PLC0415
     from vouch.policy.vsa import verification_summary  # noqa: PLC0415
     from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
 
+    trust = Trust(staging=args.staging, pinned=args.trusted_root)
     policy = load_policy(args.policy)
     for warning in policy.warnings:
         err.print(f"warning: {warning}", markup=False)
     artifacts: list[Path] = args.artifacts
     evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
-    report = check(artifacts, evidence, policy, bundle_verifier=_sigstore)
+    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_evidence(trust))
     if args.vsa is not None:
         try:
             write_json_atomic(args.vsa, verification_summary(report))

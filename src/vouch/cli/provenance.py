@@ -18,7 +18,8 @@ USAGE = """%(prog)s NAME==VERSION [--index URL] [--publisher SPEC] [--policy FIL
                         [--staging | --trusted-root FILE] [--json]
        %(prog)s verify (DIST | --filename NAME --sha256 HEX)
                         (--attestation FILE... | --provenance FILE) [--publisher SPEC]
-                        [--policy FILE] [--staging | --trusted-root FILE] [--json]"""
+                        [--policy FILE] [--staging | --trusted-root FILE]
+                        [--unsafe-ignore-environment] [--json]"""
 _STYLES = {
     "verified": "bold green",
     "failed": "bold red",
@@ -74,51 +75,74 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--filename", metavar="NAME", help="verify: the file's name, without the file")
     parser.add_argument("--sha256", metavar="HEX", help="verify: the file's sha256, without the file")
+    parser.add_argument(
+        "--unsafe-ignore-environment",
+        action="store_true",
+        help="verify: let attestation files (which carry no publisher claim) pass a publisher SPEC that "
+        "names an environment, without checking the environment",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    # imported here so that `vouch --help` and the other commands start fast
-    from vouch.errors import UsageError  # noqa: PLC0415
-    from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
-    from vouch.provenance.release import ReleaseOptions, parse_release, verify_release  # noqa: PLC0415
-    from vouch.provenance.trust import TrustRoot  # noqa: PLC0415
-    from vouch.provenance.verify import local_distribution, named_distribution, verify_local  # noqa: PLC0415
-
     words: list[str] = args.target
-    if words[0] == "verify":
-        if args.index is not None:
-            raise UsageError("--index applies to NAME==VERSION, not to `vouch provenance verify`")
-        if (args.filename is None) != (args.sha256 is None):
-            raise UsageError("--filename and --sha256 go together")
-        if args.filename is not None and len(words) == 1:
-            dist = named_distribution(args.filename, args.sha256)
-        elif args.filename is None and len(words) == 2:
-            dist = local_distribution(Path(words[1]))
-        else:
-            raise UsageError("`vouch provenance verify` takes one DIST, or --filename NAME --sha256 HEX")
-        publisher = resolve_publisher(args.publisher, args.policy)
-        trust = TrustRoot(staging=args.staging, pinned=args.trusted_root)
-        report = verify_local(dist, publisher, trust, attestation_files=args.attestation or (),
-                              provenance_file=args.provenance)  # fmt: skip
-    else:
-        for flag in ("attestation", "provenance", "filename", "sha256"):
-            if getattr(args, flag) is not None:
-                raise UsageError(f"--{flag} applies to `vouch provenance verify`, not to NAME==VERSION")
-        if len(words) != 1:
-            raise UsageError(f"give one NAME==VERSION (or `verify ...`), not {' '.join(words)!r}")
-        parse_release(words[0])
-        publisher = resolve_publisher(args.publisher, args.policy)
-        trust = TrustRoot(staging=args.staging, pinned=args.trusted_root)
-        options = ReleaseOptions(words[0], publisher, trust, index_url=args.index or PYPI_SIMPLE)
-        with err.status("checking provenance", spinner="dots") as status:
-            report = verify_release(options, status.update)
+    report = _verify(args, err) if words[0] == "verify" else _release(args, err)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         render(report, out)
     return report.exit_code
+
+
+def _verify(args: argparse.Namespace, err: Console) -> ProvenanceReport:
+    # imported here so that `vouch --help` and the other commands start fast
+    from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
+    from vouch.provenance.verify import local_distribution, named_distribution, verify_local  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
+
+    words: list[str] = args.target
+    if args.index is not None:
+        raise UsageError("--index applies to NAME==VERSION, not to `vouch provenance verify`")
+    if (args.filename is None) != (args.sha256 is None):
+        raise UsageError("--filename and --sha256 go together")
+    if args.filename is not None and len(words) == 1:
+        dist = named_distribution(args.filename, args.sha256)
+    elif args.filename is None and len(words) == 2:
+        dist = local_distribution(Path(words[1]))
+    else:
+        raise UsageError("`vouch provenance verify` takes one DIST, or --filename NAME --sha256 HEX")
+    publisher = resolve_publisher(args.publisher, args.policy)
+    trust = Trust(staging=args.staging, pinned=args.trusted_root)
+    if args.unsafe_ignore_environment and publisher.environment is not None:
+        err.print(f"warning: --unsafe-ignore-environment: the environment {publisher.environment!r} of "
+                  "the expected publisher is not checked", style="bold yellow", markup=False)  # fmt: skip
+    return verify_local(dist, publisher, trust, attestation_files=args.attestation or (),
+                        provenance_file=args.provenance,
+                        unsafe_ignore_environment=args.unsafe_ignore_environment)  # fmt: skip
+
+
+def _release(args: argparse.Namespace, err: Console) -> ProvenanceReport:
+    from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
+    from vouch.provenance.release import ReleaseOptions, parse_release, verify_release  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
+
+    words: list[str] = args.target
+    for flag in ("attestation", "provenance", "filename", "sha256"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"--{flag} applies to `vouch provenance verify`, not to NAME==VERSION")
+    if args.unsafe_ignore_environment:
+        raise UsageError("--unsafe-ignore-environment applies to `vouch provenance verify --attestation`")
+    if len(words) != 1:
+        raise UsageError(f"give one NAME==VERSION (or `verify ...`), not {' '.join(words)!r}")
+    parse_release(words[0])
+    publisher = resolve_publisher(args.publisher, args.policy)
+    trust = Trust(staging=args.staging, pinned=args.trusted_root)
+    options = ReleaseOptions(words[0], publisher, trust, index_url=args.index or PYPI_SIMPLE)
+    with err.status("checking provenance", spinner="dots") as status:
+        return verify_release(options, status.update)
 
 
 def render(report: ProvenanceReport, out: Console) -> None:

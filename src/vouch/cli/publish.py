@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from vouch.cli.check import add_trust_options
+
 if TYPE_CHECKING:
     from vouch.publish.gate import PublishReport
 
@@ -35,6 +37,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--attestations", action="store_true",
                         help="upload each file's .publish.attestation too (PyPI only)")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="everything but the upload")
+    add_trust_options(parser)
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)
 
@@ -42,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.publish.gate import PublishOptions, publish  # noqa: PLC0415 - keep startup fast
     from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+    from vouch.trust import Trust  # noqa: PLC0415
 
     artifacts: list[Path] = args.artifacts
     evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         policy=args.policy,
         attestations=args.attestations,
         dry_run=args.dry_run,
+        trust=Trust(staging=args.staging, pinned=args.trusted_root),
     )
     with err.status("publishing", spinner="dots") as status:
         report = publish(options, status.update)

@@ -1,5 +1,5 @@
 """Sigstore bundles as evidence: verified offline (the Rekor entry's inclusion proof and the
-bundled production trust root) by sigstore-python, against each trusted signer's identity.
+command's ``vouch.trust.Trust`` root) by sigstore-python, against each trusted signer's identity.
 
 An identity may end in, or contain, ``*`` (``...release.yml@refs/tags/*``), which matches any run of
 characters; sigstore's own ``Identity`` policy matches exactly, so the SAN check is done here,
@@ -23,12 +23,12 @@ from cryptography.x509 import (
 from sigstore.errors import Error as SigstoreError
 from sigstore.errors import VerificationError
 from sigstore.models import Bundle
-from sigstore.verify import Verifier
 from sigstore.verify.policy import OIDCIssuer
 
 from vouch.intoto import PAYLOAD_TYPE
 from vouch.policy.identity import identity_regex
 from vouch.policy.model import Policy
+from vouch.trust import Trust
 
 _OTHERNAME_SAN = "1.3.6.1.4.1.57264.1.7"
 
@@ -54,19 +54,12 @@ class IdentityPattern:
             raise VerificationError(f"certificate identity {sorted(values)} does not match")
 
 
-_verifier: Verifier | None = None
-
-
-def _production() -> Verifier:
-    """The one place that builds the Sigstore verifier (the bundled production trust root)."""
-    global _verifier  # noqa: PLW0603 - building the verifier loads the trust root once
-    if _verifier is None:
-        _verifier = Verifier.production(offline=True)
-    return _verifier
-
-
-def sigstore_bundle_verifier(document: dict[str, Any], policy: Policy) -> tuple[set[str], bytes]:
-    """The trusted signers whose identity the bundle verifies under, and its DSSE payload."""
+def sigstore_bundle_verifier(
+    document: dict[str, Any], policy: Policy, trust: Trust
+) -> tuple[set[str], bytes]:
+    """The trusted signers whose identity the bundle verifies under (with ``trust``'s root), and its
+    DSSE payload. A root that cannot be loaded is a CheckError, never a rejection of the bundle."""
+    verifier = trust.verifier()
     try:
         bundle = Bundle.from_json(json.dumps(document))
     except (SigstoreError, ValueError, TypeError, KeyError) as exc:
@@ -78,7 +71,7 @@ def sigstore_bundle_verifier(document: dict[str, Any], policy: Policy) -> tuple[
         if signer.sigstore_identity is None or signer.sigstore_issuer is None:
             continue
         try:
-            payload_type, payload = _production().verify_dsse(
+            payload_type, payload = verifier.verify_dsse(
                 bundle, IdentityPattern(signer.sigstore_identity, signer.sigstore_issuer)
             )
         except (SigstoreError, VerificationError, ValueError) as exc:

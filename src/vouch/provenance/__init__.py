@@ -2,8 +2,8 @@
 
 - ``publisher``: the publisher SPEC (``github:``, ``gitlab:``, ``google:``, ``email:``) and its
   default from the policy's ``[provenance]`` table.
-- ``trust``: the Sigstore trust root (production, staging, or a pinned ``trusted_root.json``)
-  and the verification of one attestation against one identity, offline.
+- ``attestation``: one attestation verified against one identity, offline, under the
+  ``vouch.trust.Trust`` the command was given (production, staging, or a pinned root).
 - ``verify``: a file's attestations or provenance object checked attestation by attestation,
   with the index's publisher claim compared to the certificate.
 - ``report``: the per-file verdicts (verified, failed, no provenance, not checked).

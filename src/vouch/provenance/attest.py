@@ -20,10 +20,11 @@ from sigstore.errors import Error as SigstoreError
 
 from vouch.atomic import write_bytes_atomic
 from vouch.errors import CheckError, OutputError, UsageError, VerificationError
+from vouch.provenance.attestation import verify_attestation
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FORMAT_VERSION, one_line
-from vouch.provenance.trust import TrustRoot
 from vouch.provenance.verify import local_distribution
+from vouch.trust import Trust
 
 SUFFIX = ".publish.attestation"
 NO_CREDENTIAL = (
@@ -108,11 +109,15 @@ def attest(
     dists: Sequence[Path],
     publisher: ExpectedPublisher,
     *,
-    staging: bool = False,
+    trust: Trust | None = None,
     credential: Credential = ambient_credential,
     sign: Signer = sigstore_sign,
 ) -> AttestReport:
-    """Attest every file of ``dists``, verify every attestation, then write them all (or none)."""
+    """Attest every file of ``dists``, verify every attestation, then write them all (or none).
+
+    ``trust`` is the root the new attestations are verified under, and picks Sigstore staging
+    or production for signing (default: production)."""
+    trust = trust if trust is not None else Trust()
     if not dists:
         raise UsageError("name the distributions to attest")
     targets = [path.with_name(path.name + SUFFIX) for path in dists]
@@ -126,16 +131,15 @@ def attest(
     token = credential()
     if token is None:
         raise CheckError(NO_CREDENTIAL, hint=GRANT)
-    attestations = sign(token, distributions, staging)
+    attestations = sign(token, distributions, trust.staging)
     if len(attestations) != len(distributions):
         raise CheckError(
             f"the signer returned {len(attestations)} attestations for {len(distributions)} files"
         )
-    trust = TrustRoot(staging=staging)
     attested, failures = [], []
     for path, target, dist, attestation in zip(dists, targets, distributions, attestations, strict=True):
         try:
-            verified = trust.verify(attestation, publisher.identity, dist)
+            verified = verify_attestation(trust, attestation, publisher.identity, dist)
         except VerificationError as exc:
             failures.append(f"{path.name}: {exc}")
             continue

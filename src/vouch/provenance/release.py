@@ -24,11 +24,12 @@ from pypi_attestations import Distribution, Provenance
 from vouch.build.builder import default_cache_dir
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
 from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.index.urls import redact
 from vouch.models.dist import dist_name_version
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
-from vouch.provenance.trust import TrustRoot
 from vouch.provenance.verify import check_provenance, load_provenance
+from vouch.trust import Trust
 
 Progress = Callable[[str], None]
 NO_PROVENANCE_URLS = (
@@ -52,7 +53,7 @@ def parse_release(spec: str) -> tuple[str, Version]:
 class ReleaseOptions:
     release: str
     publisher: ExpectedPublisher
-    trust: TrustRoot
+    trust: Trust
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
     transport: httpx.BaseTransport | None = None
@@ -69,10 +70,10 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
     with SimpleIndex(
         options.index_url, cache_dir=options.cache_dir / "dists", transport=options.transport
     ) as index:
-        progress(f"reading {name} from {options.index_url}")
+        progress(f"reading {name} from {redact(options.index_url)}")
         files = release_files(index.project_files(name), name, version)
         if not files:
-            raise CheckError(f"{options.index_url} lists no sdist or wheel of {name} {version}")
+            raise CheckError(f"{redact(options.index_url)} lists no sdist or wheel of {name} {version}")
         reports = []
         for file in files:
             progress(f"checking {file.filename}")
@@ -81,7 +82,7 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
     if not any(file.provenance for file in files):
         notes = (NO_PROVENANCE_URLS,)
     return ProvenanceReport(f"{name}=={version}", options.publisher.to_json(), options.trust.name,
-                            tuple(reports), index=options.index_url, notes=notes)  # fmt: skip
+                            tuple(reports), index=redact(options.index_url), notes=notes)  # fmt: skip
 
 
 def _check_file(
@@ -98,7 +99,9 @@ def _check_file(
     except VerificationError as exc:
         return _report(file, url, Status.FAILED, str(exc))
     dist = Distribution(name=file.filename, digest=file.sha256)
-    return check_provenance(found, dist, options.publisher, options.trust, source=url, yanked=file.yanked)
+    return check_provenance(
+        found, dist, options.publisher, options.trust, source=redact(url), yanked=file.yanked
+    )
 
 
 def _fetch_provenance(index: SimpleIndex, file: IndexFile, url: str) -> Provenance | FileReport:
@@ -108,17 +111,16 @@ def _fetch_provenance(index: SimpleIndex, file: IndexFile, url: str) -> Provenan
     except NetworkError as exc:
         return _report(file, url, Status.UNCHECKED, str(exc))
     if data is None:
-        return _report(
-            file, url, Status.MISSING, f"the index has no provenance for this file ({url} answered 404)"
-        )
+        missing = f"the index has no provenance for this file ({redact(url)} answered 404)"
+        return _report(file, url, Status.MISSING, missing)
     try:
         provenance = load_provenance(data)
     except ValueError as exc:
-        return _report(file, url, Status.UNCHECKED, f"the index's answer at {url} is {exc}")
+        return _report(file, url, Status.UNCHECKED, f"the index's answer at {redact(url)} is {exc}")
     if not file.sha256:
         return _report(file, url, Status.UNCHECKED, "the index lists no sha256 for this file")
     return provenance
 
 
 def _report(file: IndexFile, url: str, status: Status, reason: str) -> FileReport:
-    return FileReport(file.filename, file.sha256, status, (reason,), source=url, yanked=file.yanked)
+    return FileReport(file.filename, file.sha256, status, (reason,), source=redact(url), yanked=file.yanked)

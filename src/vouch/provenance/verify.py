@@ -19,9 +19,10 @@ from sigstore.errors import Error as SigstoreError
 from sigstore.models import Bundle
 
 from vouch.errors import UsageError, VerificationError
+from vouch.provenance.attestation import SigstoreIdentity, verify_attestation
 from vouch.provenance.publisher import ExpectedPublisher, claimed_environment, describe_claim
 from vouch.provenance.report import AttestationCheck, FileReport, ProvenanceReport, Status, one_line
-from vouch.provenance.trust import SigstoreIdentity, TrustRoot
+from vouch.trust import Trust
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle"
@@ -69,22 +70,32 @@ def check_attestations(
     attestations: Sequence[tuple[str, Attestation]],
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
+    *,
+    unsafe_ignore_environment: bool = False,
 ) -> FileReport:
-    """Attestations given as files: each must verify; they carry no publisher claim."""
+    """Attestations given as files: each must verify; they carry no publisher claim, so a publisher
+    that demands an environment fails (the environment cannot be checked), unless
+    ``unsafe_ignore_environment``."""
     checks = tuple(_check(source, att, expected.identity, dist, trust) for source, att in attestations)
     notes: tuple[str, ...] = ()
+    reasons: list[str] = []
     if expected.environment is not None:
-        notes = (f"environment {expected.environment!r}: not checked: it is not in the Sigstore "
-                 "certificate, and an attestation file carries no publisher claim",)  # fmt: skip
-    return _file_report(dist, checks, [], notes=notes, source=", ".join(s for s, _ in attestations))
+        unchecked = (f"environment {expected.environment!r}: not checked: it is not in the Sigstore "
+                     "certificate, and an attestation file carries no publisher claim")  # fmt: skip
+        if unsafe_ignore_environment:
+            notes = (f"{unchecked} (ignored: --unsafe-ignore-environment)",)
+        else:
+            reasons.append(f"{unchecked}; verify the index's provenance (--provenance FILE), or accept "
+                           "the risk with --unsafe-ignore-environment")  # fmt: skip
+    return _file_report(dist, checks, reasons, notes=notes, source=", ".join(s for s, _ in attestations))
 
 
 def check_provenance(
     provenance: Provenance,
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
     *,
     source: str,
     yanked: bool = False,
@@ -120,12 +131,16 @@ def check_provenance(
 def verify_local(
     dist: Distribution,
     expected: ExpectedPublisher,
-    trust: TrustRoot,
+    trust: Trust,
     *,
     attestation_files: Sequence[Path] = (),
     provenance_file: Path | None = None,
+    unsafe_ignore_environment: bool = False,
 ) -> ProvenanceReport:
-    """``vouch provenance verify``: a local file (or a name and digest), its attestations or provenance."""
+    """``vouch provenance verify``: a local file (or a name and digest), its attestations or provenance.
+
+    ``unsafe_ignore_environment``: attestation files, which carry no publisher claim, may pass a
+    publisher that demands an environment (which then is not checked at all)."""
     if bool(attestation_files) == (provenance_file is not None):
         raise UsageError("give --attestation FILE (one or more) or --provenance FILE")
     try:
@@ -136,7 +151,9 @@ def verify_local(
             )
         else:
             loaded = [(str(path), load_attestation(_read(path))) for path in attestation_files]
-            file = check_attestations(loaded, dist, expected, trust)
+            file = check_attestations(
+                loaded, dist, expected, trust, unsafe_ignore_environment=unsafe_ignore_environment
+            )
     except ValueError as exc:  # a malformed attestation or provenance is a failure, not an error
         file = FileReport(dist.name, dist.digest, Status.FAILED, (str(exc),))
     return ProvenanceReport(dist.name, expected.to_json(), trust.name, (file,))
@@ -150,10 +167,10 @@ def _read(path: Path) -> bytes:
 
 
 def _check(
-    source: str, attestation: Attestation, identity: SigstoreIdentity, dist: Distribution, trust: TrustRoot
+    source: str, attestation: Attestation, identity: SigstoreIdentity, dist: Distribution, trust: Trust
 ) -> AttestationCheck:
     try:
-        verified = trust.verify(attestation, identity, dist)
+        verified = verify_attestation(trust, attestation, identity, dist)
     except VerificationError as exc:
         return AttestationCheck(source, reason=str(exc))
     return AttestationCheck(source, verified.predicate_type, verified.signer)

@@ -1,57 +1,48 @@
 """``vouch publish``: upload only what passed ``vouch check``, then compare what the index serves.
 
-The order is: the k-of-n check (nothing is uploaded unless it passes); the index's current files
-(a file already there with the vouched sha256 is skipped, with another sha256 it is an error and
-nothing further is uploaded); the uploads, sdist first, one file at a time through twine (which
-finds credentials as it always does: keyring, TWINE_USERNAME/TWINE_PASSWORD, or a Trusted
-Publishing token in CI); then the read-back of the index's simple API, where every file must be
-served with the vouched sha256.
+The order is: the artifacts are copied into a private staging folder (``publish.staging``), and
+from then on only those copies are hashed, checked and uploaded; the k-of-n check (nothing is
+uploaded unless it passes); the index's current files, for every artifact before any upload (a
+file already there with the vouched sha256 is skipped; any file there with another sha256 is an
+error and nothing is uploaded); the uploads, sdist first, one file at a time through twine
+(``publish.twine``); then the read-back of the index's simple API, where every file must be
+served with the vouched sha256. An upload that fails midway says which files the index now serves;
+running the same command again finishes the job. URLs are reported without their credentials.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vouch.build.builder import default_cache_dir
-from vouch.errors import CheckError, UsageError, VerificationError
+from vouch.digests import file_sha256
+from vouch.errors import CheckError, UsageError, VerificationError, VouchError
 from vouch.index.simple import SimpleIndex
+from vouch.index.urls import parse_url, redact
 from vouch.models.dist import dist_name_version
 from vouch.policy.check import CheckReport, check
-from vouch.policy.model import load_policy
+from vouch.policy.model import Policy, load_policy
+from vouch.publish.staging import ATTESTATION_SUFFIX, staged
+from vouch.publish.twine import twine_upload
+from vouch.trust import Trust
+
+__all__ = ["PublishOptions", "PublishReport", "publish", "twine_upload"]
 
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 KNOWN_INDEXES = {
     PYPI_UPLOAD: "https://pypi.org/simple/",
     "https://test.pypi.org/legacy/": "https://test.pypi.org/simple/",
 }
+RERUN = "running the same vouch publish again skips those and finishes the job"
 Uploader = Callable[[str, Path, bool], None]
 Progress = Callable[[str], None]
 
 
 def default_index(repository: str) -> str:
     return KNOWN_INDEXES.get(repository) or repository.rstrip("/") + "/simple/"
-
-
-def twine_upload(repository: str, dist: Path, attestations: bool) -> None:
-    """Upload one file with twine; its error, without any secret, becomes a CheckError."""
-    command = [
-        sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-        "--repository-url", repository, *(["--attestations"] if attestations else []), str(dist),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        message = " ".join(line.strip() for line in output[-3:])
-        for secret in (os.environ.get("TWINE_PASSWORD"), os.environ.get("PYPI_TOKEN")):
-            if secret:
-                message = message.replace(secret, "***")
-        raise CheckError(f"uploading {dist.name} to {repository} failed: {message}")
 
 
 @dataclass
@@ -96,6 +87,7 @@ class PublishOptions:
     attestations: bool = False
     dry_run: bool = False
     cache_dir: Path = field(default_factory=default_cache_dir)
+    trust: Trust = field(default_factory=Trust)
 
 
 def release_of(artifacts: Sequence[Path]) -> str:
@@ -116,49 +108,73 @@ def publish(
 ) -> PublishReport:
     artifacts = sorted(options.artifacts, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
     project = release_of(artifacts)
-    progress("checking the evidence against the policy")
-    report = PublishReport(
-        check(artifacts, options.evidence, load_policy(options.policy)),
-        options.repository,
-        options.index or default_index(options.repository),
-        options.dry_run,
-    )
-    if not report.check.passed:
-        return report
+    parse_url(options.repository, "--repository")
+    index_url = options.index or default_index(options.repository)
+    parse_url(index_url, "--index")
     attest = options.attestations
+    warnings = []
     if attest and options.repository != PYPI_UPLOAD:
-        report.warnings.append("attestations are uploaded to PyPI only; uploading without them")
+        warnings.append("attestations are uploaded to PyPI only; uploading without them")
         attest = False
-    if attest:
-        missing = [p.name for p in artifacts if not p.with_name(p.name + ".publish.attestation").is_file()]
-        if missing:
-            raise UsageError(
-                f"--attestations: no .publish.attestation for {missing}", hint="run vouch attest"
-            )
-    vouched = {a.filename: a.sha256 for a in report.check.artifacts}
-    with SimpleIndex(report.index, cache_dir=options.cache_dir / "dists") as index:
-        progress(f"reading {project} from {report.index}")
-        served = {f.filename: f.sha256 for f in index.project_files(project, missing_ok=True)}
-        for path in artifacts:
-            outcome = FileOutcome(path.name, vouched[path.name], "")
-            report.files.append(outcome)
-            if path.name in served:
-                if served[path.name] != outcome.sha256:
-                    raise VerificationError(
-                        f"{report.index} already serves {path.name} with sha256 {served[path.name]}, "
-                        f"not the vouched {outcome.sha256}; nothing further was uploaded"
-                    )
-                outcome.action = "skipped: already on the index"
-            elif options.dry_run:
-                outcome.action = "would upload"
-            else:
-                progress(f"uploading {path.name}")
-                uploader(options.repository, path, attest)
-                outcome.action = "uploaded"
-        if options.dry_run:
+    policy = load_policy(options.policy)
+    with staged(artifacts, with_attestations=attest) as copies:
+        progress("checking the evidence against the policy")
+        report = PublishReport(
+            check(copies, options.evidence, policy, bundle_verifier=_sigstore(options.trust)),
+            redact(options.repository),
+            redact(index_url),
+            options.dry_run,
+            warnings=warnings,
+        )
+        if not report.check.passed:
             return report
-        progress("reading back what the index serves")
-        served = {f.filename: f.sha256 for f in index.project_files(project)}
+        if attest:
+            missing = [p.name for p in copies if not p.with_name(p.name + ATTESTATION_SUFFIX).is_file()]
+            if missing:
+                raise UsageError(
+                    f"--attestations: no .publish.attestation for {missing}", hint="run vouch attest"
+                )
+        with SimpleIndex(index_url, cache_dir=options.cache_dir / "dists") as index:
+            _upload(report, index, copies, project=project, options=options, attest=attest,
+                    progress=progress, uploader=uploader)  # fmt: skip
+    return report
+
+
+def _upload(
+    report: PublishReport, index: SimpleIndex, copies: list[Path], *, project: str,
+    options: PublishOptions, attest: bool, progress: Progress, uploader: Uploader,
+) -> None:  # fmt: skip
+    vouched = {a.filename: a.sha256 for a in report.check.artifacts}
+    progress(f"reading {project} from {report.index}")
+    served = {f.filename: f.sha256 for f in index.project_files(project, missing_ok=True)}
+    conflicts = [f"{name} with sha256 {served[name]}, not the vouched {vouched[name]}"
+                 for name in vouched if name in served and served[name] != vouched[name]]  # fmt: skip
+    if conflicts:
+        raise VerificationError(
+            f"{report.index} already serves {'; '.join(conflicts)}; nothing was uploaded",
+            hint="files on an index can never be replaced: publish a new version",
+        )
+    for path in copies:
+        outcome = FileOutcome(path.name, vouched[path.name], "")
+        report.files.append(outcome)
+        if path.name in served:
+            outcome.action = "skipped: already on the index"
+        elif options.dry_run:
+            outcome.action = "would upload"
+        else:
+            progress(f"uploading {path.name}")
+            if file_sha256(path) != outcome.sha256:
+                raise CheckError(f"the staged copy of {path.name} changed after the check; not uploaded")
+            try:
+                uploader(options.repository, path, attest)
+            except CheckError as exc:
+                now = _now_served(index, project, vouched)
+                raise CheckError(f"{exc}; {now}; {RERUN}") from exc
+            outcome.action = "uploaded"
+    if options.dry_run:
+        return
+    progress("reading back what the index serves")
+    served = {f.filename: f.sha256 for f in index.project_files(project)}
     for outcome in report.files:
         outcome.served_sha256 = served.get(outcome.filename)
         if outcome.served_sha256 != outcome.sha256:
@@ -166,4 +182,24 @@ def publish(
                 f"THE INDEX SERVES {outcome.filename} with sha256 {outcome.served_sha256}, "
                 f"NOT the vouched {outcome.sha256}"
             )
-    return report
+
+
+def _now_served(index: SimpleIndex, project: str, vouched: dict[str, str]) -> str:
+    """Which of the vouched files the index serves now, after an upload failed midway."""
+    try:
+        served = {f.filename: f.sha256 for f in index.project_files(project, missing_ok=True)}
+    except VouchError:
+        return "the index could not be read to tell which files it serves now"
+    now = sorted(name for name, sha256 in vouched.items() if served.get(name) == sha256)
+    return f"the index now serves {', '.join(now) if now else 'none of these files'}"
+
+
+def _sigstore(trust: Trust) -> Callable[[dict[str, Any], Policy], tuple[set[str], bytes]]:
+    """Sigstore bundles in the evidence, verified under the command's ``trust`` (as vouch check does)."""
+
+    def verify(document: dict[str, Any], policy: Policy) -> tuple[set[str], bytes]:
+        from vouch.policy.sigstore import sigstore_bundle_verifier  # noqa: PLC0415 - slow to import
+
+        return sigstore_bundle_verifier(document, policy, trust)
+
+    return verify

@@ -1,0 +1,60 @@
+"""One file uploaded with twine, whose output is shown only with every secret removed.
+
+twine finds credentials as it always does (keyring, ``TWINE_USERNAME``/``TWINE_PASSWORD``, a
+Trusted Publishing token in CI, or userinfo in the repository URL). Its output may echo any of
+them, so before it is shown the URLs lose their userinfo and each secret is replaced where it
+stands as a whole token: a short password such as ``abc`` is never replaced inside ``abcdef``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote
+
+import httpx
+
+from vouch.errors import CheckError
+from vouch.index.urls import redact
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SECRET_VARIABLES = ("TWINE_PASSWORD", "PYPI_TOKEN", "PYPI_API_TOKEN", "TEST_PYPI_TOKEN")
+
+
+def secrets(repository: str, environ: dict[str, str] | None = None) -> list[str]:
+    """What must never be shown: the password-like variables, and the userinfo of ``repository``."""
+    environ = dict(os.environ) if environ is None else environ
+    found = [environ[name] for name in SECRET_VARIABLES if environ.get(name)]
+    try:
+        url = httpx.URL(repository)
+    except httpx.InvalidURL:
+        url = None
+    if url is not None and url.password:
+        found += [url.password, unquote(url.password)]
+    return found
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without terminal escapes and URL userinfo, and with each secret replaced by ``***``
+    as a whole token (not preceded or followed by a letter or digit)."""
+    text = redact(_ANSI.sub("", text))
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
+    return text
+
+
+def twine_upload(repository: str, dist: Path, attestations: bool) -> None:
+    """Upload one file with twine; its error, without any secret, becomes a CheckError."""
+    command = [
+        sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--disable-progress-bar",
+        "--repository-url", repository, *(["--attestations"] if attestations else []), str(dist),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        message = scrub(" ".join(line.strip() for line in output[-3:]), secrets(repository))
+        raise CheckError(f"uploading {dist.name} to {redact(repository)} failed: {message}")
