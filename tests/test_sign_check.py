@@ -17,6 +17,7 @@ import pytest
 from tests import intree
 from tests.gitrepo import make_repo
 from tests.keys import GpgKey, gpg_key, ssh_agent_holding, ssh_key
+from tests.pep740_assets import PA
 from tests.reproduce import second_machine_clone
 from vouch.cli import main
 
@@ -362,15 +363,13 @@ def test_policy_show_and_add_signer_keep_comments(
     assert policy.read_text() == text
 
 
-SIGSTORE_BUNDLE = (
-    Path(__file__).parents[2] / "shared" / "fixtures" / "pep740" / "pypi-attestations"
-    / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore"
-)  # fmt: skip
+SIGSTORE_BUNDLE = PA / "pypi_attestation_models-0.0.4a2.tar.gz.sigstore"
 SIGSTORE_SDIST_SHA256 = "c9709ce6fd5b67b59b4a28758cf14d3f411803c4b89b6068b1f1a8e4ee94c8ef"
 WORKFLOWS = "https://github.com/trailofbits/pypi-attestation-models/.github/workflows/"
 
 
 @pytest.mark.network
+@pytest.mark.usefixtures("pep740_assets")
 @pytest.mark.parametrize(
     ("identity", "passes"),
     [(WORKFLOWS + "release.yml@refs/tags/*", True), (WORKFLOWS + "wrong.yml@refs/tags/*", False)],
