@@ -11,6 +11,7 @@ import httpx
 
 from vouch.audit.findings import Finding, sort_findings
 from vouch.audit.github import RepositoryExport, fetch_export, read_export, write_export
+from vouch.audit.installs import unhashed_install
 from vouch.audit.repository import audit_repository
 from vouch.audit.rules import publish_environments, release_findings
 from vouch.audit.workflow import collect, load
@@ -57,6 +58,7 @@ def audit(
         findings += zizmor_findings(base, files, runner)
         for workflow in workflows:
             findings += release_findings(workflow)
+            findings += unhashed_install(workflow, base)
         publishing = publish_environments(workflows)
     export: RepositoryExport | None = None
     if options.github_export is not None:
