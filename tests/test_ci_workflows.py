@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from vouch.cli import main
+from vouch.errors import ToolError
 from vouch.publish.requirements import parse_requirements
 from vouch.publish.workflows import WorkflowOptions, write_workflow
 
@@ -256,6 +257,16 @@ def test_workflow_from_a_vouch_wheel_installs_into_a_fresh_venv_by_hash(tmp_path
     (checkout,) = [s for s in document["jobs"]["sign"]["steps"] if "actions/checkout" in s.get("uses", "")]
     assert checkout["with"]["sparse-checkout"].split() == [
         ".github/workflows/vouch-requirements.txt", f".github/workflows/{wheel.name}"]  # fmt: skip
+    for persona in ("regular", "pedantic"):  # the sparse checkout of the wheel keeps zizmor quiet
+        zizmor = subprocess.run(
+            ["zizmor", "--offline", "--format", "json", "--persona", persona, str(folder / "release.yml")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert json.loads(zizmor.stdout) == [], zizmor.stdout
+    audit = subprocess.run(
+        [sys.executable, "-m", "vouch", "audit", str(project)], capture_output=True, text=True, check=False
+    )
+    assert audit.returncode == 0, audit.stdout
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -272,3 +283,13 @@ def test_workflow_from_a_vouch_wheel_installs_into_a_fresh_venv_by_hash(tmp_path
         [str(venv / "bin" / "vouch"), "--version"], capture_output=True, text=True, check=True
     )
     assert version.stdout.startswith("vouch ")
+
+
+@pytest.mark.network
+def test_an_unpublished_vouch_release_says_how_to_pin_a_wheel(tmp_path: Path) -> None:
+    """uv on PyPI, asked for a vouch-release version that is not there (as 0.1.0 is today)."""
+    options = WorkflowOptions(kind="github", project="demo", vouch_version="0.0.0.dev0")
+    with pytest.raises(ToolError) as raised:
+        write_workflow(options, tmp_path / "release.yml")
+    assert "--vouch-wheel" in (raised.value.hint or "")
+    assert list(tmp_path.iterdir()) == []  # nothing written

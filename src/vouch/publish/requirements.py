@@ -135,10 +135,13 @@ def run_uv(command: Sequence[str], stdin: str) -> str:
     )
     if result.returncode != 0:
         tail = " ".join(result.stderr.strip().splitlines()[-3:])
-        raise ToolError(
-            f"resolving vouch's requirements failed: {tail}",
-            hint="this needs PyPI; or pass an existing file with --requirements FILE",
-        )
+        hint = "resolving needs PyPI; offline, pass an existing file with --requirements FILE"
+        if f"{DISTRIBUTION} was not found" in tail or f"no version of {DISTRIBUTION}" in tail:
+            hint = (
+                f"this version of {DISTRIBUTION} is not on PyPI: build vouch's wheel with `vouch build` "
+                "from its release tag and pass --vouch-wheel WHEEL"
+            )
+        raise ToolError(f"resolving vouch's requirements failed: {tail}", hint=hint)
     return result.stdout
 
 
