@@ -27,6 +27,9 @@ NAME, VERSION = "pypi-attestations", "0.0.19"
 SDIST = PA_SDIST
 WHEEL = "pypi_attestations-0.0.19-py3-none-any.whl"
 UNLISTED = "pypi_attestations-0.0.20.tar.gz"
+UNKNOWN_PUBLISHER = (
+    b'{"version": 1, "attestation_bundles": [{"publisher": {"kind": "Nope"}, "attestations": []}]}'
+)
 
 pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 
@@ -34,10 +37,6 @@ pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 def provenance() -> bytes:
     """The real Integrity API provenance of the sdist."""
     return (PA / f"{SDIST}.provenance").read_bytes()
-
-UNKNOWN_PUBLISHER = (
-    b'{"version": 1, "attestation_bundles": [{"publisher": {"kind": "Nope"}, "attestations": []}]}'
-)
 
 
 @dataclass
