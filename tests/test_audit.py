@@ -261,3 +261,44 @@ def test_images_pinned_by_digest_and_jobs_without_credentials_pass() -> None:
     assert {f.rule for f in unhashed_install(parse_workflow(with_token, "w.yml"))} == {
         "vouch/unhashed-install"
     }
+
+
+def test_old_gitlab_pipeline_is_flagged_and_the_new_one_is_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, findings = audit_json(capsys, str(CI / "old-gitlab-release.yml"))
+    assert code == 1
+    flagged = sorted((f["message"].split("'")[1], f["location"]["line"]) for f in findings)
+    # the two jobs with id_tokens: an image by tag (line 13), vouch by bare name (before_script, 14)
+    assert flagged == [("publish", 13), ("publish", 14), ("sign", 13), ("sign", 14)]
+    assert {f["rule"] for f in findings} == {"vouch/unhashed-install"}
+    assert main(["ci", "gitlab", "--project", "demo", "--out", str(tmp_path / ".gitlab-ci.yml"),
+                 "--requirements", str(REQUIREMENTS)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert audit_json(capsys, str(tmp_path)) == (0, [])
+
+
+def test_a_gitlab_job_with_secrets_and_no_image_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "stages: [deploy]\n"
+        "deploy:\n"
+        "  stage: deploy\n"
+        "  secrets:\n"
+        "    TOKEN:\n"
+        "      vault: deploy/token@ops\n"
+        "  script:\n"
+        "    - pipx install twine\n"
+        "    - uv pip install --require-hashes -r vouch-requirements.txt\n"
+        "build:\n"
+        "  image: python:3.12\n"
+        "  script:\n"
+        "    - pip install build\n"
+    )
+    code, findings = audit_json(capsys, str(tmp_path))
+    assert code == 1
+    messages = [f["message"] for f in findings]
+    assert len(messages) == 2, messages  # `build` holds nothing; the hashed install passes
+    assert any("runner's default image" in m for m in messages)
+    assert any("`pipx install` cannot check hashes" in m and "CI secrets" in m for m in messages)

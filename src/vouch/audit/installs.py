@@ -26,12 +26,16 @@ from vouch.audit.rules import holds_id_token
 from vouch.audit.workflow import Route, Workflow, steps
 
 RULE = "vouch/unhashed-install"
+FIX = (
+    "install from a requirements file with every package pinned by sha256 (uv pip compile "
+    "--generate-hashes) with pip install --require-hashes --no-deps -r FILE"
+)
 _INSTALL = re.compile(
     r"(?P<tool>\buv\s+pip\s+install|\b(?:python[\d.]*\s+-m\s+)?pip3?\s+install|\buv\s+tool\s+install"
     r"|\bpipx\s+(?:install|run))\b(?P<args>[^\n;&|]*)"
 )
 _SECRET = re.compile(r"\$\{\{\s*secrets\.\w+")
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _VALUE_OPTIONS = {
     "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "--python", "-p", "--target",
     "-t", "--prefix", "--root", "--find-links", "-f", "--platform", "--python-version",
@@ -148,11 +152,10 @@ def unhashed_install(workflow: Workflow, base: Path | None = None) -> Iterator[F
                     Location(workflow.path, workflow.line(("jobs", name, "steps", index))),
                     f"job {name!r} holds {holds} and runs `{item.command.strip()}`: {item.reason}; "
                     "whoever controls that name on the index runs code next to it",
-                    "install from a requirements file with every package pinned by sha256 "
-                    "(uv pip compile --generate-hashes) with pip install --require-hashes --no-deps -r FILE",
+                    FIX,
                 )
         for route, image in _images(job):
-            if not _DIGEST.search(image):
+            if not DIGEST.search(image):
                 yield Finding(
                     RULE,
                     "high",
