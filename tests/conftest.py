@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.pep740_assets import pep740_assets
+
+__all__ = ["pep740_assets"]  # the session fixture that downloads the PEP 740 assets, for every module
+
 
 @pytest.fixture(scope="session")
 def vouch_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 
 from vouch.audit.findings import Finding, Location, to_sarif
+from vouch.audit.installs import unhashed_install, unhashed_installs
 from vouch.audit.workflow import parse_workflow
 from vouch.audit.zizmor import zizmor_findings
 from vouch.cli import main
 from vouch.errors import ToolError
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "audit" / "workflows"
+CI = Path(__file__).parent / "fixtures" / "ci"
+REQUIREMENTS = CI / "vouch-requirements.txt"  # hash-pinned, as `vouch ci` resolves it
 
 
 def audit_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]]]:
@@ -56,7 +59,12 @@ def test_a_tag_guarded_trusted_publisher_passes(capsys: pytest.CaptureFixture[st
 
 def test_vouch_ci_github_output_has_no_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     workflow = tmp_path / ".github" / "workflows" / "release.yml"
-    assert main(["ci", "github", "--project", "demo", "--out", str(workflow)]) == 0
+    assert (
+        main(
+            ["ci", "github", "--project", "demo", "--out", str(workflow), "--requirements", str(REQUIREMENTS)]
+        )
+        == 0
+    )
     capsys.readouterr()
     code, findings = audit_json(capsys, str(tmp_path))
     assert (code, findings) == (0, [])
@@ -167,3 +175,130 @@ def test_invalid_yaml_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_zizmor_is_installed() -> None:
     assert shutil.which("zizmor") is not None
+
+
+# --- vouch/unhashed-install ----------------------------------------------------------------------
+
+
+def test_old_vouch_ci_workflow_is_flagged_for_its_unhashed_install(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The workflow `vouch ci github` wrote before it pinned vouch by hash (kept as a fixture)."""
+    code, findings = audit_json(capsys, str(CI / "old-github-release.yml"))
+    assert code == 1
+    ours = [f for f in findings if f["rule"].startswith("vouch/")]
+    assert [(f["rule"], f["location"]["line"]) for f in ours] == [("vouch/unhashed-install", 93)]
+    assert ours[0]["severity"] == "high"
+    assert "job 'sign' holds an OIDC token" in ours[0]["message"]
+    assert 'pip install "vouch==0.1.0"' in ours[0]["message"]
+    assert "--require-hashes" in ours[0]["fix"]
+    # the jobs without a token install the same way, and are not this rule's business
+    assert "build" not in {f["message"].split("'")[1] for f in ours}
+
+
+def test_a_job_with_a_secret_installs_only_by_hash_and_images_by_digest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    shutil.copyfile(WORKFLOWS / "unhashed-secret.yml", folder / "nightly.yml")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "hashed.txt").write_text(
+        "rich==13.9.4 \\\n    --hash=sha256:" + "a" * 64 + "\n# a comment\n"
+    )
+    (tmp_path / "requirements" / "loose.txt").write_text("rich==13.9.4\n")
+    code, findings = audit_json(capsys, str(tmp_path))
+    assert code == 1
+    ours = sorted(
+        (f["location"]["line"], f["message"]) for f in findings if f["rule"] == "vouch/unhashed-install"
+    )
+    assert [line for line, _ in ours] == [11, 17, 18]  # the image, the loose file, uv tool install
+    assert "holds a secret" in ours[0][1]
+    assert "'python:3.12-slim', not pinned by digest" in ours[0][1]
+    assert "requirements file without --require-hashes" in ours[1][1]
+    assert "`uv tool install` cannot check hashes" in ours[2][1]
+
+
+@pytest.mark.parametrize(
+    ("run", "flagged"),
+    [
+        ('pip install "vouch==0.1.0"', True),
+        ("python3 -m pip install --upgrade pip", True),
+        ("pip3 install -e .", True),
+        ("uv pip install --system sigstore==3.6.1", True),
+        ("pipx install twine", True),
+        ("pipx run twine upload dist/*", True),
+        ("pip install --require-hashes -r reqs.txt", False),
+        ("uv pip install --require-hashes --no-deps --requirement=reqs.txt", False),
+        ("pip install -r /etc/outside.txt", True),  # a file outside the repository is not read
+        ("pip install -r missing.txt", True),
+        ("pip install --require-hashes -r reqs.txt && pip install rich", True),
+        ("echo pip is not installed here", False),
+        ("pip wheel .", False),  # not an install (and the build rule's business)
+    ],
+)
+def test_which_installs_are_unhashed(run: str, flagged: bool, tmp_path: Path) -> None:
+    assert bool(unhashed_installs(run, tmp_path)) is flagged
+
+
+def test_hash_pinned_file_read_from_the_repository_passes_without_the_flag(tmp_path: Path) -> None:
+    (tmp_path / "reqs.txt").write_text("rich==13.9.4 --hash=sha256:" + "a" * 64 + "\n")
+    assert unhashed_installs("pip install -r reqs.txt", tmp_path) == []
+    assert unhashed_installs("pip install -r reqs.txt", None) != []  # nothing read: not shown to be hashed
+    (tmp_path / "reqs.txt").write_text("rich==13.9.4 --hash=sha256:" + "a" * 64 + "\nhttpx==0.28.1\n")
+    assert unhashed_installs("pip install -r reqs.txt", tmp_path) != []
+
+
+def test_images_pinned_by_digest_and_jobs_without_credentials_pass() -> None:
+    text = (WORKFLOWS / "unhashed-secret.yml").read_text()
+    pinned = text.replace("python:3.12-slim", "python:3.12-slim@sha256:" + "b" * 64)
+    messages = [f.message for f in unhashed_install(parse_workflow(pinned, "w.yml"))]
+    assert messages
+    assert not any("not pinned by digest" in m for m in messages)
+    without_secret = text.replace("${{ secrets.UPLOAD_TOKEN }}", "nothing")
+    assert list(unhashed_install(parse_workflow(without_secret, "w.yml"))) == []
+    with_token = without_secret.replace("contents: read", "id-token: write")
+    assert {f.rule for f in unhashed_install(parse_workflow(with_token, "w.yml"))} == {
+        "vouch/unhashed-install"
+    }
+
+
+def test_old_gitlab_pipeline_is_flagged_and_the_new_one_is_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, findings = audit_json(capsys, str(CI / "old-gitlab-release.yml"))
+    assert code == 1
+    flagged = sorted((f["message"].split("'")[1], f["location"]["line"]) for f in findings)
+    # the two jobs with id_tokens: an image by tag (line 13), vouch by bare name (before_script, 14)
+    assert flagged == [("publish", 13), ("publish", 14), ("sign", 13), ("sign", 14)]
+    assert {f["rule"] for f in findings} == {"vouch/unhashed-install"}
+    assert main(["ci", "gitlab", "--project", "demo", "--out", str(tmp_path / ".gitlab-ci.yml"),
+                 "--requirements", str(REQUIREMENTS)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert audit_json(capsys, str(tmp_path)) == (0, [])
+
+
+def test_a_gitlab_job_with_secrets_and_no_image_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "stages: [deploy]\n"
+        "deploy:\n"
+        "  stage: deploy\n"
+        "  secrets:\n"
+        "    TOKEN:\n"
+        "      vault: deploy/token@ops\n"
+        "  script:\n"
+        "    - pipx install twine\n"
+        "    - uv pip install --require-hashes -r vouch-requirements.txt\n"
+        "build:\n"
+        "  image: python:3.12\n"
+        "  script:\n"
+        "    - pip install build\n"
+    )
+    code, findings = audit_json(capsys, str(tmp_path))
+    assert code == 1
+    messages = [f["message"] for f in findings]
+    assert len(messages) == 2, messages  # `build` holds nothing; the hashed install passes
+    assert any("runner's default image" in m for m in messages)
+    assert any("`pipx install` cannot check hashes" in m and "CI secrets" in m for m in messages)

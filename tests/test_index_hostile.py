@@ -150,13 +150,15 @@ def test_an_endless_download_is_cut_at_the_cap(server: hostile.Server, tmp_path:
     assert written(tmp_path) == []
 
 
+@pytest.mark.network  # the provenance is a real one, from the pinned pypi-attestations sdist
+@pytest.mark.usefixtures("pep740_assets")
 def test_a_download_larger_than_the_index_declares_is_refused(
     server: hostile.Server, cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_provenance import WH  # the existing fixtures' real provenance  # noqa: PLC0415
+    from tests.pep740_assets import PA  # real provenance from the pinned sdist  # noqa: PLC0415
 
     server.page("demo", [server.file("demo-1.0.tar.gz", DATA, size=4, provenance="/provenance")])
-    server.answer("/provenance", (WH / "sampleproject-4.0.0.tar.gz.provenance").read_bytes())
+    server.answer("/provenance", (PA / "pypi_attestations-0.0.19.tar.gz.provenance").read_bytes())
     code, out, _ = vouch(["provenance", "demo==1.0", "--index", f"{server.url}/simple/", "--publisher",
                           PUBLISHER, "--json"], capsys)  # fmt: skip
     (file,) = json.loads(out)["files"]

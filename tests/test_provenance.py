@@ -1,44 +1,35 @@
 """`vouch provenance verify`: each PEP 740 fixture passes or fails as SOURCES.md says; tampering fails closed.
 
-The fixtures (../shared/fixtures/pep740) are real Sigstore artifacts that verify offline. The
-distributions they attest are not stored: most tests use the name-and-digest form with the sha256
-from dists.txt; the tests marked `network` download the real files from PyPI.
+The fixtures are real Sigstore artifacts that verify offline: the test assets that the pinned sdist
+of pypi-attestations 0.0.30 carries, downloaded once (tests/pep740_assets.py), so every test here
+is marked `network`. Most tests use the name-and-digest form with the sha256 from DISTS; the real
+distributions come from PyPI, or from the assets for those that are not on PyPI.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.pep740_assets import DISTS, GITLAB_PROVENANCE, PA, TRUSTED_ROOT
 from vouch.cli import main
 from vouch.index.simple import SimpleIndex
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pep740"
-PA = FIXTURES / "pypi-attestations"
-WH = FIXTURES / "warehouse"
-ROOTS = FIXTURES / "sigstore-trust-root"
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 
-
-def _dists() -> dict[str, tuple[str, str]]:
-    rows = [line.split() for line in (FIXTURES / "dists.txt").read_text().splitlines()]
-    return {row[1]: (row[0], row[2]) for row in rows if len(row) == 3 and not row[0].startswith("#")}
-
-
-DISTS = _dists()  # filename -> (requirement or "-", sha256)
 SPT3G = ("spt3g-1.0-cp310-cp310-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
          "d2772f9a5199f05ed1be8d9aa78b879e51772e3ead9d73fe8057257b1aec7cf8")  # fmt: skip
-PEP740_SAMPLE = ("pep740_sampleproject-1.0.0.tar.gz",
-                 "6cdd4a1a0a49aeef47265e7bf8ec1667257b397d34d731dc7b7af349deca1cd8")  # fmt: skip
 GITHUB_PA = "github:trailofbits/pypi-attestations/release.yml"
 GITHUB_MODELS = "github:trailofbits/pypi-attestation-models/release.yml"
 GITLAB = "gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml"
 GOOGLE = "google:919436158236-compute@developer.gserviceaccount.com"
 WILLIAM = "email:william@yossarian.net,https://github.com/login/oauth"
-SAMPLE = "github:pypa/sampleproject/release.yml"
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -60,8 +51,14 @@ def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 def real_dist(filename: str, directory: Path) -> Path:
-    """A distribution of dists.txt, downloaded from PyPI (once per directory), its sha256 checked."""
+    """A distribution of DISTS, downloaded from PyPI (once per directory) or taken from the assets
+    when it is not on PyPI, its sha256 checked."""
     requirement, sha256 = DISTS[filename]
+    if requirement == "-":
+        path = directory / filename
+        shutil.copyfile(PA / filename, path)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+        return path
     with SimpleIndex(cache_dir=directory) as index:
         (file,) = [f for f in index.project_files(requirement.split("==")[0]) if f.filename == filename]
         assert file.sha256 == sha256, "PyPI lists another sha256 than dists.txt"
@@ -101,8 +98,8 @@ CASES = [
     _case("rfc8785", PA / f"{RFC}.attestation", WILLIAM, dist=RFC, staging=True),
     _case("rfc8785-publish", PA / f"{RFC}.publish.attestation", WILLIAM, dist=RFC, staging=True),
     _case("rfc8785-bundle", PA / f"{RFC}.sigstore", WILLIAM, dist=RFC, staging=True),
-    _case("google", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", GOOGLE),
-    _case("sampleproject-provenance", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE),
+    _case("google", PA / "gcb_attestation_test-0.0.0.tar.gz.provenance", GOOGLE),
+    _case("gitlab-provenance", GITLAB_PROVENANCE, GITLAB),
     # and what fails, with the reason
     _case("pa-wrong-repository", PA / f"{PA_SDIST}.provenance", "github:other/repo/release.yml",
           reason="OIDCSourceRepositoryURI does not match"),
@@ -122,18 +119,16 @@ CASES = [
     _case("rfc8785-on-production", PA / f"{RFC}.attestation", WILLIAM, dist=RFC, reason="certificate chain"),
     _case("rfc8785-other-person", PA / f"{RFC}.publish.attestation", dist=RFC, staging=True,
           publisher="email:fake@example.com,https://github.com/login/oauth", reason="SANs do not match"),
-    _case("google-as-github", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", SAMPLE,
+    _case("google-as-github", PA / "gcb_attestation_test-0.0.0.tar.gz.provenance", GITHUB_PA,
           reason="OIDCIssuerV2 does not match"),
-    _case("provenance-for-another-release", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE,
-          dist="sampleproject-3.0.0.tar.gz", reason="subject does not match distribution name"),
+    _case("provenance-for-another-release", PA / f"{PA_SDIST}.provenance", GITHUB_PA,
+          dist="pypi_attestations-0.0.30.tar.gz", reason="subject does not match distribution name"),
 ]  # fmt: skip
 CASES += [
     Case("spt3g-tags-reordered", PA / ("spt3g-1.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"
          ".whl.publish.attestation"), *SPT3G, WILLIAM, staging=True),
     Case("spt3g-on-production", PA / ("spt3g-1.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"
          ".whl.publish.attestation"), *SPT3G, WILLIAM, reason="certificate chain"),
-    Case("pep740-sampleproject", WH / "pep740-sampleproject-1.0.0.tar.gz.provenance", *PEP740_SAMPLE,
-         "gitlab:pep740-example/sampleproject/.gitlab-ci.yml"),
     Case("digest-mismatch", PA / f"{PA_SDIST}.publish.attestation", PA_SDIST, "00" * 32, GITHUB_PA,
          reason="subject does not match distribution digest"),
     Case("name-mismatch", PA / f"{PA_SDIST}.publish.attestation", "pypi_attestations-0.0.20.tar.gz",
@@ -149,7 +144,7 @@ def verify_args(case: Case, *, pinned: bool) -> list[str]:
             case.flag, str(case.evidence), "--publisher", case.publisher, "--json"]  # fmt: skip
     if pinned:  # the fixtures' copy of sigstore's root, through sigstore's Verifier and vouch's checks
         root = "staging" if case.staging else "production"
-        return [*args, "--trusted-root", str(ROOTS / f"{root}.trusted_root.json")]
+        return [*args, "--trusted-root", str(TRUSTED_ROOT[root])]
     return [*args, "--staging"] if case.staging else args
 
 
@@ -170,14 +165,15 @@ def test_fixture(case: Case, pinned: bool, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_verified_report_names_the_signer_and_the_claim(capsys: pytest.CaptureFixture[str]) -> None:
-    case = next(c for c in CASES if c.id == "sampleproject-provenance")
+    case = next(c for c in CASES if c.id == "pa-provenance")
     code, out, _ = run(verify_args(case, pinned=False)[:-1], capsys)
     assert code == 0
     assert "verified" in out
     assert (
-        "signed by https://github.com/pypa/sampleproject/.github/workflows/release.yml@refs/heads/main" in out
+        "signed by https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19"
+        in out
     )
-    assert "index's publisher claim: github:pypa/sampleproject/release.yml" in out
+    assert "index's publisher claim: github:trailofbits/pypi-attestations/release.yml" in out
     assert "provenance: VERIFIED" in out
 
 
@@ -201,7 +197,7 @@ def test_staging_hint(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_every_attestation_must_verify(capsys: pytest.CaptureFixture[str]) -> None:
     good = PA / f"{PA_SDIST}.publish.attestation"
-    other = WH / "sampleproject-3.0.0.tar.gz.publish.attestation"
+    other = PA / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation"
     args = ["provenance", "verify", "--filename", PA_SDIST, "--sha256", DISTS[PA_SDIST][1], "--attestation",
             str(good), "--attestation", str(other), "--publisher", GITHUB_PA, "--json"]  # fmt: skip
     code, out, _ = run(args, capsys)
@@ -228,9 +224,14 @@ REAL = [
         0,
     ),
     (RFC, PA / f"{RFC}.publish.attestation", WILLIAM, 0),
-    ("sampleproject-3.0.0.tar.gz", WH / "sampleproject-3.0.0.tar.gz.publish.attestation", GOOGLE, 0),
-    ("sampleproject-4.0.0.tar.gz", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE, 0),
-    ("sampleproject-3.0.0.tar.gz", WH / "sampleproject-4.0.0.tar.gz.provenance", SAMPLE, 1),
+    (
+        "gitlab_oidc_project-0.0.3.tar.gz",
+        PA / "gitlab_oidc_project-0.0.3.tar.gz.publish.attestation",
+        GITLAB,
+        0,
+    ),
+    ("gcb_attestation_test-0.0.0.tar.gz", PA / "gcb_attestation_test-0.0.0.tar.gz.provenance", GOOGLE, 0),
+    ("pypi_attestations-0.0.30.tar.gz", PA / f"{PA_SDIST}.provenance", GITHUB_PA, 1),
 ]
 
 

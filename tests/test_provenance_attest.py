@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from pypi_attestations import Attestation, Distribution
 
-from tests.test_provenance import DISTS, GITHUB_PA, PA, PA_SDIST, real_dist, run, use_private_sigstore_cache
+from tests.pep740_assets import DISTS, PA
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, run, use_private_sigstore_cache
 from vouch.errors import CheckError, UsageError, VerificationError
 from vouch.provenance.attest import attest, sigstore_sign
 from vouch.provenance.publisher import parse_publisher
@@ -25,7 +26,11 @@ AMBIENT = [
     "SIGSTORE_ID_TOKEN", "SIGSTORE_IDENTITY_TOKEN", "BUILDKITE", "CIRCLECI", "GOOGLE_SERVICE_ACCOUNT_NAME",
 ]  # fmt: skip
 TOKEN = "token"  # noqa: S105 - a stand-in, never sent anywhere
-RECORDED = Attestation.model_validate_json((PA / f"{PA_SDIST}.publish.attestation").read_bytes())
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+
+
+def recorded() -> Attestation:
+    return Attestation.model_validate_json((PA / f"{PA_SDIST}.publish.attestation").read_bytes())
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +43,7 @@ def _no_ambient_credential(tmp_path_factory: pytest.TempPathFactory, monkeypatch
 def recorded_signer(token: str, dists: Sequence[Distribution], staging: bool) -> list[Attestation]:
     assert token == TOKEN
     assert not staging
-    return [RECORDED for _ in dists]
+    return [recorded() for _ in dists]
 
 
 @pytest.fixture
@@ -123,7 +128,7 @@ def test_attest_writes_verified_attestations(
     assert item.sha256 == DISTS[PA_SDIST][1]
     assert item.signer.startswith("https://github.com/trailofbits/pypi-attestations/")
     written = Attestation.model_validate_json(item.attestation.read_bytes())
-    assert written == RECORDED
+    assert written == recorded()
     assert (
         report.to_json()["attested"][0]["predicate_type"] == "https://docs.pypi.org/attestations/publish/v1"
     )

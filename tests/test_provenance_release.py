@@ -18,16 +18,25 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.test_provenance import DISTS, SAMPLE, WH, real_dist, run, use_private_sigstore_cache
+from tests.pep740_assets import DISTS, PA
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, run, use_private_sigstore_cache
 
 JSON = "application/vnd.pypi.simple.v1+json"
 INTEGRITY = "application/vnd.pypi.integrity.v1+json"
-SDIST = "sampleproject-4.0.0.tar.gz"
-WHEEL = "sampleproject-4.0.0-py3-none-any.whl"
-PROVENANCE = (WH / f"{SDIST}.provenance").read_bytes()
+NAME, VERSION = "pypi-attestations", "0.0.19"
+SDIST = PA_SDIST
+WHEEL = "pypi_attestations-0.0.19-py3-none-any.whl"
+UNLISTED = "pypi_attestations-0.0.20.tar.gz"
 UNKNOWN_PUBLISHER = (
     b'{"version": 1, "attestation_bundles": [{"publisher": {"kind": "Nope"}, "attestations": []}]}'
 )
+
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+
+
+def provenance() -> bytes:
+    """The real Integrity API provenance of the sdist."""
+    return (PA / f"{SDIST}.provenance").read_bytes()
 
 
 @dataclass
@@ -45,8 +54,8 @@ class Index:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Accept)
 
     def publish(self, files: list[dict[str, Any]]) -> None:
-        page = {"meta": {"api-version": "1.1"}, "name": "sampleproject", "files": files}
-        self.routes["/simple/sampleproject/"] = Answer(200, json.dumps(page).encode(), JSON)
+        page = {"meta": {"api-version": "1.1"}, "name": NAME, "files": files}
+        self.routes[f"/simple/{NAME}/"] = Answer(200, json.dumps(page).encode(), JSON)
 
     def file(self, filename: str, data: bytes, *, provenance: bytes | None = None, listed: bool = True,
              **answer: Any) -> dict[str, Any]:  # fmt: skip
@@ -55,7 +64,7 @@ class Index:
         entry: dict[str, Any] = {"filename": filename, "url": f"/files/{filename}",
                                  "hashes": {"sha256": hashlib.sha256(data).hexdigest()}}  # fmt: skip
         path = (
-            f"/provenance/{filename}" if listed else f"/integrity/sampleproject/4.0.0/{filename}/provenance"
+            f"/provenance/{filename}" if listed else f"/integrity/{NAME}/{VERSION}/{filename}/provenance"
         )
         if listed:
             entry["provenance"] = path
@@ -110,11 +119,11 @@ def sdist_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def check(index: Index, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any], str]:
     args = [
         "provenance",
-        "sampleproject==4.0.0",
+        f"{NAME}=={VERSION}",
         "--index",
         f"{index.url}/simple/",
         "--publisher",
-        SAMPLE,
+        GITHUB_PA,
         *extra,
     ]
     code, out, err = run([*args, "--json"], capsys)
@@ -131,19 +140,19 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
 def test_all_files_verified(
     listed: bool, index: Index, sdist_bytes: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    index.publish([index.file(SDIST, sdist_bytes, provenance=PROVENANCE, listed=listed)])
+    index.publish([index.file(SDIST, sdist_bytes, provenance=provenance(), listed=listed)])
     code, report, err = check(index, capsys)
     assert code == 0, err
     assert report["ok"]
     (file,) = report["files"]
     assert (file["status"], file["sha256"]) == ("verified", DISTS[SDIST][1])
-    assert file["publisher_claims"] == [SAMPLE]
+    assert file["publisher_claims"] == [GITHUB_PA]
     assert file["source"].startswith(index.url + ("/provenance/" if listed else "/integrity/"))
     provenance_requests = [accept for path, accept in index.requests if "provenance" in path]
     assert provenance_requests == [INTEGRITY]
     assert bool(report["notes"]) is not listed  # an index without PEP 740 URLs is said to be one
-    code, out, _ = run(["provenance", "sampleproject==4.0.0", "--index", f"{index.url}/simple/",
-                        "--publisher", SAMPLE], capsys)  # fmt: skip
+    code, out, _ = run(["provenance", f"{NAME}=={VERSION}", "--index", f"{index.url}/simple/",
+                        "--publisher", GITHUB_PA], capsys)  # fmt: skip
     assert code == 0
     assert "provenance: VERIFIED (1 verified)" in out
 
@@ -153,9 +162,9 @@ def test_a_file_without_provenance_fails(
     index: Index, sdist_bytes: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     index.publish([
-        index.file(SDIST, sdist_bytes, provenance=PROVENANCE),
+        index.file(SDIST, sdist_bytes, provenance=provenance()),
         index.file(WHEEL, b"a wheel uploaded without attestations"),
-        index.file("sampleproject-4.0.1.tar.gz", b"another release: not checked"),
+        index.file(UNLISTED, b"another release: not checked"),
     ])  # fmt: skip
     code, report, _ = check(index, capsys)
     assert code == 1
@@ -194,13 +203,13 @@ def test_provenance_that_cannot_be_read_is_not_checked(
         (Answer(500, b"oops"), "answered 500"),
         (Answer(200, b"{not json", JSON), "is not PEP 691 JSON"),
         (Answer(200, b'{"files": [{"filename": 3}]}', JSON), "is not PEP 691 JSON"),
-        (Answer(200, b'{"files": []}', JSON), "lists no sdist or wheel of sampleproject 4.0.0"),
+        (Answer(200, b'{"files": []}', JSON), f"lists no sdist or wheel of {NAME} {VERSION}"),
     ],
 )
 def test_index_that_cannot_be_read(
     answer: Answer, message: str, index: Index, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    index.routes["/simple/sampleproject/"] = answer
+    index.routes[f"/simple/{NAME}/"] = answer
     code, report, err = check(index, capsys)
     assert code == 3
     assert message in err
@@ -209,8 +218,8 @@ def test_index_that_cannot_be_read(
 
 def test_truncated_download_is_not_checked(index: Index, capsys: pytest.CaptureFixture[str]) -> None:
     data = b"x" * 5000
-    index.publish([index.file(SDIST, data[:1000], provenance=PROVENANCE, declared_length=len(data))])
-    entry = json.loads(index.routes["/simple/sampleproject/"].body)["files"][0]
+    index.publish([index.file(SDIST, data[:1000], provenance=provenance(), declared_length=len(data))])
+    entry = json.loads(index.routes[f"/simple/{NAME}/"].body)["files"][0]
     entry["hashes"]["sha256"] = hashlib.sha256(data).hexdigest()
     index.publish([entry])
     code, report, _ = check(index, capsys)
@@ -221,7 +230,7 @@ def test_truncated_download_is_not_checked(index: Index, capsys: pytest.CaptureF
 
 
 def test_substituted_file_fails(index: Index, capsys: pytest.CaptureFixture[str]) -> None:
-    entry = index.file(SDIST, b"the substitute", provenance=PROVENANCE)
+    entry = index.file(SDIST, b"the substitute", provenance=provenance())
     entry["hashes"]["sha256"] = DISTS[SDIST][1]  # the index lists the real digest, serves other bytes
     index.publish([entry])
     code, report, _ = check(index, capsys)
@@ -230,14 +239,14 @@ def test_substituted_file_fails(index: Index, capsys: pytest.CaptureFixture[str]
 
 
 def test_provenance_of_another_file_fails(index: Index, capsys: pytest.CaptureFixture[str]) -> None:
-    index.publish([index.file(WHEEL, b"a wheel", provenance=PROVENANCE)])
+    index.publish([index.file(WHEEL, b"a wheel", provenance=provenance())])
     code, report, _ = check(index, capsys)
     assert code == 1
     assert "subject does not match distribution name" in report["files"][0]["reason"]
 
 
 def test_failure_outranks_not_checked(index: Index, capsys: pytest.CaptureFixture[str]) -> None:
-    index.publish([index.file(WHEEL, b"a wheel", provenance=PROVENANCE), index.file(SDIST, b"sdist")])
+    index.publish([index.file(WHEEL, b"a wheel", provenance=provenance()), index.file(SDIST, b"sdist")])
     index.routes[f"/provenance/{SDIST}"] = Answer(500, b"oops")
     code, report, _ = check(index, capsys)
     assert code == 1
@@ -245,8 +254,8 @@ def test_failure_outranks_not_checked(index: Index, capsys: pytest.CaptureFixtur
 
 
 def test_wrong_publisher_for_the_release(index: Index, capsys: pytest.CaptureFixture[str]) -> None:
-    index.publish([index.file(SDIST, b"sdist", provenance=PROVENANCE)])
-    code, report, _ = check(index, capsys, "--publisher", "github:pypa/sampleproject/other.yml")
+    index.publish([index.file(SDIST, b"sdist", provenance=provenance())])
+    code, report, _ = check(index, capsys, "--publisher", "github:trailofbits/pypi-attestations/other.yml")
     assert code == 1
     assert "Build Config URI" in report["files"][0]["reason"]
 

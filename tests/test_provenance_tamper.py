@@ -14,20 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.test_provenance import (
-    CASES,
-    DISTS,
-    GITHUB_PA,
-    PA,
-    PA_SDIST,
-    SAMPLE,
-    WH,
-    run,
-    use_private_sigstore_cache,
-    verify_args,
-)
+from tests.pep740_assets import DISTS, PA
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, run, use_private_sigstore_cache, verify_args
 
-CLAIM = {"kind": "GitHub", "repository": "pypa/sampleproject", "workflow": "release.yml"}
+CLAIM = {"kind": "GitHub", "repository": "trailofbits/pypi-attestations", "workflow": "release.yml"}
+
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 
 
 @pytest.fixture(autouse=True)
@@ -89,9 +81,9 @@ def test_tampered_attestation_fails(
 
 
 def _tampered_provenance(tmp_path: Path, **publisher: Any) -> Path:
-    document = json.loads((WH / "sampleproject-4.0.0.tar.gz.provenance").read_text())
+    document = json.loads((PA / f"{PA_SDIST}.provenance").read_text())
     document["attestation_bundles"][0]["publisher"].update(publisher)
-    path = tmp_path / "sampleproject-4.0.0.tar.gz.provenance"
+    path = tmp_path / f"{PA_SDIST}.provenance"
     path.write_text(json.dumps(document))
     return path
 
@@ -99,8 +91,8 @@ def _tampered_provenance(tmp_path: Path, **publisher: Any) -> Path:
 def _verify_sample(
     path: Path, publisher: str, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, dict[str, Any]]:
-    args = ["provenance", "verify", "--filename", "sampleproject-4.0.0.tar.gz", "--sha256",
-            DISTS["sampleproject-4.0.0.tar.gz"][1], "--provenance", str(path), "--publisher", publisher,
+    args = ["provenance", "verify", "--filename", PA_SDIST, "--sha256",
+            DISTS[PA_SDIST][1], "--provenance", str(path), "--publisher", publisher,
             "--json"]  # fmt: skip
     code, out, _ = run(args, capsys)
     file: dict[str, Any] = json.loads(out)["files"][0]
@@ -110,15 +102,16 @@ def _verify_sample(
 @pytest.mark.parametrize(
     ("claim", "shown"),
     [
-        ({"repository": "evil/sampleproject"}, "github:evil/sampleproject/release.yml"),
-        ({"workflow": "other.yml"}, "github:pypa/sampleproject/other.yml"),
-        ({"kind": "GitLab", "workflow_filepath": "release.yml"}, "gitlab:pypa/sampleproject/release.yml"),
+        ({"repository": "evil/pypi-attestations"}, "github:evil/pypi-attestations/release.yml"),
+        ({"workflow": "other.yml"}, "github:trailofbits/pypi-attestations/other.yml"),
+        ({"kind": "GitLab", "workflow_filepath": "release.yml"},
+         "gitlab:trailofbits/pypi-attestations/release.yml"),
     ],
 )
 def test_publisher_claim_that_disagrees_with_the_certificate_fails(
     claim: dict[str, str], shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, file = _verify_sample(_tampered_provenance(tmp_path, **claim), SAMPLE, capsys)
+    code, file = _verify_sample(_tampered_provenance(tmp_path, **claim), GITHUB_PA, capsys)
     assert (code, file["status"]) == (1, "failed")
     assert f"publisher claim {shown} disagrees with the certificate" in file["reason"]
     assert file["attestations"][0]["verified"]  # the certificate itself is the expected publisher
@@ -128,18 +121,18 @@ def test_environment_is_compared_with_the_claim_and_labelled(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _tampered_provenance(tmp_path, environment="pypi")
-    code, file = _verify_sample(path, f"{SAMPLE}@pypi", capsys)
+    code, file = _verify_sample(path, f"{GITHUB_PA}@pypi", capsys)
     assert code == 0
     assert any("matches the index's publisher claim" in n and "not in the Sigstore certificate" in n
                for n in file["notes"])  # fmt: skip
-    code, file = _verify_sample(path, f"{SAMPLE}@release", capsys)
+    code, file = _verify_sample(path, f"{GITHUB_PA}@release", capsys)
     assert (code, file["status"]) == (1, "failed")
     assert "claim says 'pypi', expected 'release' (a claim by the index" in file["reason"]
-    code, file = _verify_sample(path, SAMPLE, capsys)
+    code, file = _verify_sample(path, GITHUB_PA, capsys)
     assert code == 0
     assert any("claimed by the index, not required" in n for n in file["notes"])
-    # the real provenance claims no environment ("")
-    code, file = _verify_sample(WH / "sampleproject-4.0.0.tar.gz.provenance", f"{SAMPLE}@pypi", capsys)
+    # the real provenance claims no environment (null)
+    code, file = _verify_sample(PA / f"{PA_SDIST}.provenance", f"{GITHUB_PA}@pypi", capsys)
     assert code == 1
     assert "claim says none, expected 'pypi'" in file["reason"]
 
@@ -190,6 +183,6 @@ def test_empty_or_unknown_provenance_fails(
 ) -> None:
     path = tmp_path / "p.provenance"
     path.write_text(json.dumps(document))
-    code, file = _verify_sample(path, SAMPLE, capsys)
+    code, file = _verify_sample(path, GITHUB_PA, capsys)
     assert (code, file["status"]) == (1, "failed")
     assert reason in file["reason"]

@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_provenance import (
-    CASES,
-    GITHUB_PA,
-    PA_SDIST,
-    ROOTS,
-    SAMPLE,
-    WH,
-    run,
-    use_private_sigstore_cache,
-    verify_args,
-)
+from tests.pep740_assets import PA, TRUSTED_ROOT
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, run, use_private_sigstore_cache, verify_args
 from vouch.errors import UsageError
 from vouch.provenance.publisher import parse_publisher
 
@@ -30,7 +21,10 @@ def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.mark.parametrize(
     ("spec", "fields"),
     [
-        (SAMPLE, {"repository": "pypa/sampleproject", "workflow": "release.yml"}),
+        (
+            "github:pypa/sampleproject/release.yml",
+            {"repository": "pypa/sampleproject", "workflow": "release.yml"},
+        ),
         (
             "github:o/r/publish.yaml@pypi",
             {"repository": "o/r", "workflow": "publish.yaml", "environment": "pypi"},
@@ -113,13 +107,15 @@ def test_publisher_from_the_policy(
     ("extra", "message"),
     [
         (
-            ["--provenance", str(WH / "sampleproject-4.0.0.tar.gz.provenance")],
+            ["--provenance", str(PA / f"{PA_SDIST}.provenance")],
             "--attestation FILE (one or more) or",
         ),
-        (["--staging", "--trusted-root", str(ROOTS / "staging.trusted_root.json")], "exclude each other"),
+        (["--staging", "--trusted-root", str(TRUSTED_ROOT["staging"])], "exclude each other"),
         (["--index", "https://example.org/simple/"], "--index applies to NAME==VERSION"),
     ],
 )
+@pytest.mark.network
+@pytest.mark.usefixtures("pep740_assets")
 def test_verify_usage_errors(extra: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     case = next(c for c in CASES if c.id == "pa-publish")
     code, _, err = run([*verify_args(case, pinned=False), *extra], capsys)

@@ -370,6 +370,7 @@ WORKFLOWS = "https://github.com/trailofbits/pypi-attestation-models/.github/work
 
 
 @pytest.mark.network
+@pytest.mark.usefixtures("pep740_assets")
 @pytest.mark.parametrize(
     ("identity", "passes"),
     [(WORKFLOWS + "release.yml@refs/tags/*", True), (WORKFLOWS + "wrong.yml@refs/tags/*", False)],

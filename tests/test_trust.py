@@ -13,9 +13,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.test_provenance import CASES, PA, ROOTS, run, verify_args
+from tests.pep740_assets import PA, TRUSTED_ROOT
+from tests.test_provenance import CASES, run, verify_args
 from tests.test_sign_check import SIGSTORE_BUNDLE, WORKFLOWS
 from vouch.trust import PRODUCTION_TUF
+
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 
 SDIST = "pypi_attestation_models-0.0.4a2.tar.gz"
 
@@ -97,6 +100,9 @@ def test_provenance_with_a_corrupt_trust_cache_is_exit_3(
     assert "VERIFIED" not in out
 
 
+ROOTS = TRUSTED_ROOT["staging"].parent
+
+
 @pytest.mark.parametrize("root", [PA / "200170367.pem", Path("/nonexistent/root.json"), ROOTS])
 def test_an_unusable_pinned_root_is_exit_3_naming_it(
     root: Path, gate: list[str], capsys: pytest.CaptureFixture[str]
@@ -110,7 +116,7 @@ def test_an_unusable_pinned_root_is_exit_3_naming_it(
 
 def test_a_pinned_root_is_used_by_check(gate: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """The staging root does not vouch for a production bundle: the same line is rejected."""
-    code, out, _ = run(["check", *gate, "--trusted-root", str(ROOTS / "staging.trusted_root.json"), "--json"],
+    code, out, _ = run(["check", *gate, "--trusted-root", str(TRUSTED_ROOT["staging"]), "--json"],
                        capsys)  # fmt: skip
     assert code == 1
     (rejected,) = json.loads(out)["rejected"]

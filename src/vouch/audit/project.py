@@ -11,6 +11,8 @@ import httpx
 
 from vouch.audit.findings import Finding, sort_findings
 from vouch.audit.github import RepositoryExport, fetch_export, read_export, write_export
+from vouch.audit.gitlab import gitlab_unhashed_install, is_gitlab_ci
+from vouch.audit.installs import unhashed_install
 from vouch.audit.repository import audit_repository
 from vouch.audit.rules import publish_environments, release_findings
 from vouch.audit.workflow import collect, load
@@ -52,11 +54,18 @@ def audit(
     publishing = {}
     if options.path is not None:
         base, files = collect(options.path)
-        workflows = load(base, files)
-        names = [w.path for w in workflows]
-        findings += zizmor_findings(base, files, runner)
+        loaded = load(base, files)
+        pipelines = [w for w in loaded if is_gitlab_ci(w)]
+        workflows = [w for w in loaded if not is_gitlab_ci(w)]
+        github = [f for f, w in zip(files, loaded, strict=True) if not is_gitlab_ci(w)]
+        names = [w.path for w in loaded]
+        if github:
+            findings += zizmor_findings(base, github, runner)
         for workflow in workflows:
             findings += release_findings(workflow)
+            findings += unhashed_install(workflow, base)
+        for pipeline in pipelines:
+            findings += gitlab_unhashed_install(pipeline, base)
         publishing = publish_environments(workflows)
     export: RepositoryExport | None = None
     if options.github_export is not None:

@@ -53,20 +53,24 @@ _TRUSTED_PUBLISHING_HOSTS = ("pypi.org", "test.pypi.org")
 
 
 def _unpinned_installs(command: str) -> list[str]:
-    """Requirements of ``pip install`` that run code nobody pinned: a path, ``-e``, ``-r``, or a
-    name without ``==``. ``pip install "vouch==1.0"`` installs one pinned release and passes."""
+    """Requirements of ``pip install`` that run code nobody pinned: a path, ``-e``, ``-r`` (unless
+    with ``--require-hashes``), or a name without ``==``. ``pip install "vouch==1.0"`` installs one
+    pinned release and passes here (``vouch/unhashed-install`` wants its hash)."""
     loose = []
     for match in _PIP_INSTALL.finditer(command):
         try:
             words = shlex.split(match.group(1))
         except ValueError:
             words = match.group(1).split()
+        hashed = "--require-hashes" in words  # -r FILE then installs only what FILE pins by sha256
         skip = False
         for word in words:
             if skip:
                 skip = False
                 continue
-            if word in {"-e", "--editable", "-r", "--requirement"}:
+            if word in {"-r", "--requirement"} and hashed:
+                skip = True
+            elif word in {"-e", "--editable", "-r", "--requirement"}:
                 loose.append(word)
                 skip = True
             elif word in {"-c", "--constraint", "-i", "--index-url", "--extra-index-url", "--python"}:

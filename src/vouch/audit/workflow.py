@@ -87,7 +87,8 @@ def parse_workflow(text: str, path: str) -> Workflow:
 
 def collect(root: Path) -> tuple[Path, list[Path]]:
     """The base directory for reported paths, and the workflow files under ``root``: ``root``
-    itself if it is a file, else ``.github/workflows/*.y(a)ml`` under it, else its own ``*.y(a)ml``."""
+    itself if it is a file, else ``.github/workflows/*.y(a)ml`` under it, else its own ``*.y(a)ml``;
+    and its ``.gitlab-ci.yml``."""
     if root.is_file():
         return root.parent, [root]
     if not root.is_dir():
@@ -95,6 +96,9 @@ def collect(root: Path) -> tuple[Path, list[Path]]:
     folder = root / ".github" / "workflows"
     search = folder if folder.is_dir() else root
     files = sorted(p for p in search.iterdir() if p.suffix in {".yml", ".yaml"} and p.is_file())
+    gitlab = root / ".gitlab-ci.yml"
+    if gitlab.is_file() and gitlab not in files:
+        files.append(gitlab)
     return root, files
 
 
