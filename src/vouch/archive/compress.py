@@ -85,10 +85,10 @@ def probe() -> bytes:
     """About 270 KB that exercise a deflate compressor: text with matches near and far (beyond
     the 32 KiB window too), incompressible runs, repeats, more than one block."""
     words = (
-        "import def return self data value name the of and to in is for with not none true false "
-        "class from as if else elif while try except raise yield lambda pass break continue assert "
-        "global async await print len range dict list set tuple str bytes int float open path file"
-    ).encode().split()
+        b"import def return self data value name the of and to in is for with not none true false "
+        b"class from as if else elif while try except raise yield lambda pass break continue assert "
+        b"global async await print len range dict list set tuple str bytes int float open path file"
+    ).split()
     parts: list[bytes] = []
     for index in range(1500):
         seed = hashlib.sha256(index.to_bytes(4, "big")).digest()
@@ -109,7 +109,7 @@ def libdeflate() -> Compressor:
     except ImportError as exc:
         raise CheckError(
             f"the {DEFLATE_PACKAGE} package (libdeflate) is not installed: {exc}",
-            hint=f"install vouch with its dependencies, or: pip install '{_pin(next(iter(KNOWN_LIBDEFLATE)))}'",
+            hint=f"install vouch with its dependencies: pip install '{_pin(max(KNOWN_LIBDEFLATE))}'",
         ) from exc
     installed = metadata.version(DEFLATE_PACKAGE)
     known = KNOWN_LIBDEFLATE.get(installed)
@@ -178,7 +178,7 @@ def write_zip(entries: Sequence[ZipEntry], compressor: Compressor, level: int) -
     offset = 0
     for entry in entries:
         if len(entry.data) * 1.05 > _ZIP64_LIMIT or offset > _ZIP64_LIMIT:
-            raise ArchiveError(f"{entry.name}: a zip this large needs zip64, which the normalizer does not write")
+            raise ArchiveError(f"{entry.name}: a zip this large needs zip64, which vouch does not write")
         try:
             name, flags = entry.name.encode("ascii"), 0
         except UnicodeEncodeError:

@@ -54,7 +54,7 @@ def compressor_for(version: int = NORMALIZER_VERSION) -> Compressor:
     """The compressor of a normalizer version: libdeflate for v3, the system's zlib for v2."""
     if version == NORMALIZER_VERSION:
         return libdeflate()
-    if version == 2:  # noqa: PLR2004
+    if version == 2:
         return system_zlib()
     raise UsageError(
         f"{NORMALIZER_NAME} v{version} is not one this vouch can write "
