@@ -103,15 +103,24 @@ def probe() -> bytes:
 
 @functools.cache
 def libdeflate() -> Compressor:
-    """The pinned compressor, after checking it makes the bytes its version is known for."""
+    """The pinned compressor, checked (once per process) to make the bytes its version is known for."""
     try:
-        import deflate  # noqa: PLC0415  # imported once, on first use
+        import deflate  # noqa: PLC0415  # imported on first use
     except ImportError as exc:
         raise CheckError(
             f"the {DEFLATE_PACKAGE} package (libdeflate) is not installed: {exc}",
             hint=f"install vouch with its dependencies: pip install '{_pin(max(KNOWN_LIBDEFLATE))}'",
         ) from exc
-    installed = metadata.version(DEFLATE_PACKAGE)
+
+    def compress(data: bytes, level: int) -> bytes:
+        return bytes(deflate.deflate_compress(data, level))
+
+    return verified_libdeflate(metadata.version(DEFLATE_PACKAGE), compress)
+
+
+def verified_libdeflate(installed: str, compress: Callable[[bytes, int], bytes]) -> Compressor:
+    """``compress`` as the libdeflate of the ``deflate`` package version ``installed``, once it
+    has compressed the probe to the digest known for that version; refused otherwise."""
     known = KNOWN_LIBDEFLATE.get(installed)
     if known is None:
         wanted = " or ".join(_pin(v) for v in KNOWN_LIBDEFLATE)
@@ -120,10 +129,6 @@ def libdeflate() -> Compressor:
             hint=f"install the one vouch pins: pip install '{wanted}'",
         )
     libdeflate_version, expected = known
-
-    def compress(data: bytes, level: int) -> bytes:
-        return bytes(deflate.deflate_compress(data, level))
-
     sample = probe()
     digest = hashlib.sha256(b"".join(compress(sample, level) for level in PROBE_LEVELS)).hexdigest()
     if digest != expected:
