@@ -78,6 +78,8 @@ def _zlib_deflate(data: bytes, level: int) -> bytes:
 
 def system_zlib() -> Compressor:
     """Python's ``zlib``: whatever the system links (stock zlib, zlib-ng, ...). Normalizer v2 only."""
+    if ng_version := getattr(zlib, "ZLIBNG_VERSION", None):  # zlib-ng's own module, in its place
+        return Compressor("zlib-ng", str(ng_version), "", _zlib_deflate)
     return Compressor("zlib", zlib.ZLIB_RUNTIME_VERSION, "", _zlib_deflate)
 
 
