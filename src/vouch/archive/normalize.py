@@ -9,12 +9,20 @@ sdist (.tar.gz), PAX format:
   members sorted by name; mtime clamped to SOURCE_DATE_EPOCH (integer seconds); uid/gid 0 and
   empty owner names; files 0644, or 0755 when any executable bit is set; directories 0755;
   symlinks 0777; hard links materialised as regular files; no PAX records but those tarfile needs
-  for long or non-ASCII names; gzip level 9 with mtime 0, no file name, OS byte 255 (on every
-  platform: zlib's own header would say 3 on Linux and 19 on macOS).
+  for long or non-ASCII names; one gzip member at level 9 whose header has MTIME 0, no file
+  name, XFL 2 and OS byte 255 (on every platform: zlib's own header would say 3 on Linux and 19
+  on macOS).
 wheel (.whl, zip):
   members sorted by name, with the ``.dist-info`` directory after everything else and its RECORD
   last; date_time clamped to SOURCE_DATE_EPOCH (and to 1980, zip's epoch); external_attr from the
-  same mode rule; created on "Unix"; deflate level 6 for files, stored directories.
+  same mode rule; created on "Unix", version 2.0, no extra fields, no data descriptors, no zip64;
+  deflate level 6 for files, stored directories.
+compression (v3):
+  the deflate streams come from libdeflate through the pinned ``deflate`` package (see
+  vouch.archive.compress, which also writes the gzip and zip framing), never from the system's
+  zlib: the same bytes with stock zlib, zlib-ng or any other. v2 compressed with Python's
+  ``zlib`` (the system's) at the same levels, with the same framing; it is kept for rebuilding
+  records made with it.
 
 Changing any of these rules changes the output: bump NORMALIZER_VERSION with it, since build
 records name the version they were made with.
@@ -22,24 +30,37 @@ records name the version they were made with.
 
 from __future__ import annotations
 
-import gzip
 import io
 import tarfile
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from vouch.archive.compress import Compressor, ZipEntry, gzip_member, libdeflate, system_zlib, write_zip
 from vouch.archive.safe import DEFAULT_LIMITS, Limits, Member, MemberType, read_tar_gz, read_zip
-from vouch.errors import ArchiveError
+from vouch.errors import ArchiveError, UsageError
 
 NORMALIZER_NAME = "vouch-normalizer"
-NORMALIZER_VERSION = 2  # 2: gzip OS byte 255 on every platform
+NORMALIZER_VERSION = 3  # 2: gzip OS byte 255 on every platform; 3: libdeflate, not the system's zlib
+SUPPORTED_VERSIONS = (2, 3)  # the versions this vouch can still write (to rebuild old records)
 GZIP_LEVEL = 9
 ZIP_LEVEL = 6
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def compressor_for(version: int = NORMALIZER_VERSION) -> Compressor:
+    """The compressor of a normalizer version: libdeflate for v3, the system's zlib for v2."""
+    if version == NORMALIZER_VERSION:
+        return libdeflate()
+    if version == 2:
+        return system_zlib()
+    raise UsageError(
+        f"{NORMALIZER_NAME} v{version} is not one this vouch can write "
+        f"(it writes v{', v'.join(map(str, SUPPORTED_VERSIONS))})",
+        hint="use the vouch version that made it",
+    )
 
 
 def canonical_mode(member: Member) -> int:
@@ -70,8 +91,9 @@ def canonical_members(
     ]
 
 
-def pack_sdist(members: list[Member]) -> bytes:
-    """A PAX tar.gz of canonical members, in their order."""
+def pack_sdist(members: list[Member], compressor: Compressor | None = None) -> bytes:
+    """A PAX tar.gz of canonical members, in their order (compressed by v3's compressor unless
+    another is given)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out:
         for member in members:
@@ -91,21 +113,19 @@ def pack_sdist(members: list[Member]) -> bytes:
                 info.type = tarfile.REGTYPE
                 info.size = len(member.data)
                 out.addfile(info, io.BytesIO(member.data))
-    return gzip_canonical(raw.getvalue())
+    return gzip_canonical(raw.getvalue(), compressor)
 
 
-def normalize_sdist(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+def normalize_sdist(
+    data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS, compressor: Compressor | None = None
+) -> bytes:
     """Return the canonical form of a ``.tar.gz`` sdist."""
-    return pack_sdist(canonical_members(read_tar_gz(data, limits), source_date_epoch))
+    return pack_sdist(canonical_members(read_tar_gz(data, limits), source_date_epoch), compressor)
 
 
-def gzip_canonical(data: bytes) -> bytes:
-    """gzip with a fixed header: no name, mtime 0, OS 255 ("unknown"). Not ``gzip.compress``,
-    which for mtime 0 lets zlib write the header, whose OS byte depends on the platform."""
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as stream:
-        stream.write(data)
-    return out.getvalue()
+def gzip_canonical(data: bytes, compressor: Compressor | None = None) -> bytes:
+    """gzip with a fixed header: no name, mtime 0, XFL 2, OS 255 ("unknown"), at GZIP_LEVEL."""
+    return gzip_member(data, compressor or compressor_for(), GZIP_LEVEL)
 
 
 def zip_order_key(name: str) -> tuple[int, int, str]:
@@ -122,36 +142,33 @@ def zip_date_time(epoch: float) -> tuple[int, int, int, int, int, int]:
     return (*date_time, stamp.tm_sec - stamp.tm_sec % 2)
 
 
-def pack_wheel(members: list[Member]) -> bytes:
-    """A zip of canonical members, in their order."""
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, mode="w") as out:
-        for member in members:
-            is_dir = member.type is MemberType.DIR
-            info = zipfile.ZipInfo(member.name + ("/" if is_dir else ""))
-            info.date_time = zip_date_time(member.mtime)
-            info.create_system = 3
-            info.external_attr = (member.mode | (0o040000 if is_dir else 0o100000)) << 16
-            if is_dir:
-                info.external_attr |= 0x10
-                info.compress_type = zipfile.ZIP_STORED
-                out.writestr(info, b"")
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(info, member.data, compresslevel=ZIP_LEVEL)
-    return raw.getvalue()
+def _zip_entry(member: Member) -> ZipEntry:
+    if member.type is MemberType.DIR:  # stored, with the MS-DOS directory bit
+        return ZipEntry(member.name + "/", zip_date_time(member.mtime),
+                        (member.mode | 0o040000) << 16 | 0x10, deflated=False)  # fmt: skip
+    return ZipEntry(member.name, zip_date_time(member.mtime), (member.mode | 0o100000) << 16, member.data)
 
 
-def normalize_wheel(data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+def pack_wheel(members: list[Member], compressor: Compressor | None = None) -> bytes:
+    """A zip of canonical members, in their order (compressed by v3's compressor unless another
+    is given)."""
+    return write_zip([_zip_entry(m) for m in members], compressor or compressor_for(), ZIP_LEVEL)
+
+
+def normalize_wheel(
+    data: bytes, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS, compressor: Compressor | None = None
+) -> bytes:
     """Return the canonical form of a wheel (or any zip archive)."""
-    return pack_wheel(canonical_members(read_zip(data, limits), source_date_epoch, zip_order_key))
+    return pack_wheel(canonical_members(read_zip(data, limits), source_date_epoch, zip_order_key), compressor)
 
 
-def normalize_archive(path: Path, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
+def normalize_archive(
+    path: Path, source_date_epoch: int, limits: Limits = DEFAULT_LIMITS, compressor: Compressor | None = None
+) -> bytes:
     """Normalise the archive at ``path`` by its kind (``.tar.gz`` sdist or ``.whl``)."""
     data = path.read_bytes()
     if path.name.endswith(".tar.gz"):
-        return normalize_sdist(data, source_date_epoch, limits)
+        return normalize_sdist(data, source_date_epoch, limits, compressor)
     if path.name.endswith(".whl"):
-        return normalize_wheel(data, source_date_epoch, limits)
+        return normalize_wheel(data, source_date_epoch, limits, compressor)
     raise ArchiveError(f"{path.name}: not an sdist (.tar.gz) or a wheel (.whl)")

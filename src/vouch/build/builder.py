@@ -23,10 +23,12 @@ from pathlib import Path
 import build as pypa_build
 
 from vouch import __version__
+from vouch.archive.compress import Compressor
 from vouch.archive.normalize import (
     NORMALIZER_NAME,
     NORMALIZER_VERSION,
     canonical_members,
+    compressor_for,
     pack_sdist,
     pack_wheel,
     zip_order_key,
@@ -94,6 +96,7 @@ class BuildOptions:
     locked: tuple[LockedPackage, ...] | None = None  # exact packages, e.g. from a build record
     locked_origin: str = "build record"
     source_date_epoch_origin: str = "argument"  # what a given source_date_epoch came from
+    normalizer_version: int = NORMALIZER_VERSION  # an older one only to rebuild its records
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
             f"they are not part of this build of {source.commit[:12]}"
         )
     sde, origin = _epoch(options, source)
+    compressor = compressor_for(options.normalizer_version)
     uv = find_uv()
     with tempfile.TemporaryDirectory(prefix="vouch-build-") as tmp_name:
         tmp = Path(tmp_name)
@@ -150,11 +154,13 @@ def build(options: BuildOptions, progress: Progress = _noop) -> BuildResult:
         runner = BackendRunner(venv=tmp / "venv", home=tmp / "home", tmp=tmp / "tmp", source_date_epoch=sde)
         progress(f"building the sdist with {system.backend}")
         outputs = _sdist_and_wheel(
-            runner, project, tmp, sde=sde, versions=installed.versions, progress=progress
-        )
+            runner, project, tmp, sde=sde, versions=installed.versions, progress=progress,
+            compressor=compressor,
+        )  # fmt: skip
         record = _record(
             source=source, options=options, sde=sde, origin=origin, backend=system.backend,
             lock_origin=lock_origin, installed=installed, outputs=outputs, started=started,
+            compressor=compressor,
         )  # fmt: skip
         stem = next(iter(outputs)).removesuffix(".tar.gz")
         record_name = f"{stem}.buildinfo.json"
@@ -192,6 +198,7 @@ def _sdist_and_wheel(
     sde: int,
     versions: dict[str, str],
     progress: Progress,
+    compressor: Compressor,
 ) -> dict[str, bytes]:
     """The normalised sdist, then the normalised wheel built from it: {file name: bytes}."""
     sdist_raw = runner.build(project, "sdist", tmp / "raw", versions)
@@ -200,14 +207,14 @@ def _sdist_and_wheel(
     progress("building the wheel from the sdist")
     # the backend uses one core: compress the sdist and drop the checkout meanwhile
     with ThreadPoolExecutor(max_workers=2) as pool:
-        packed_sdist = pool.submit(pack_sdist, sdist_members)
+        packed_sdist = pool.submit(pack_sdist, sdist_members, compressor)
         pool.submit(shutil.rmtree, tmp / "src", ignore_errors=True)
         unpacked = extract_sdist(sdist_members, tmp / "sdist")
         wheel_raw = runner.build(unpacked, "wheel", tmp / "raw", versions)
         wheel_members = canonical_members(read_zip(wheel_raw.read_bytes()), sde, zip_order_key)
         wheel_info = check_wheel(wheel_raw.name, wheel_members)
         pool.submit(shutil.rmtree, tmp / "sdist", ignore_errors=True)
-        wheel_bytes = pack_wheel(wheel_members)
+        wheel_bytes = pack_wheel(wheel_members, compressor)
         sdist_bytes = packed_sdist.result()
     if wheel_info != sdist_info:
         raise ArchiveError(
@@ -281,6 +288,7 @@ def _record(
     installed: Installed,
     outputs: dict[str, bytes],
     started: str,
+    compressor: Compressor,
 ) -> BuildRecord:
     interpreter = options.interpreter
     return BuildRecord(
@@ -290,7 +298,7 @@ def _record(
             source_date_epoch=sde,
             source_date_epoch_origin=origin,
             normalizer=NORMALIZER_NAME,
-            normalizer_version=NORMALIZER_VERSION,
+            normalizer_version=options.normalizer_version,
             umask=f"{UMASK:04o}",
             tz=TZ,
             locale=LOCALE,
@@ -299,6 +307,9 @@ def _record(
             frontend_version=pypa_build.__version__,
             build_backend=backend,
             lock_origin=lock_origin,
+            compressor=compressor.name,
+            compressor_version=compressor.version,
+            compressor_package=compressor.package,
         ),
         dependencies=tuple(Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages),
         toolchain=Toolchain(

@@ -1,10 +1,13 @@
 """Comparing a rebuilt artifact with the expected one: a verdict, its normalisations, its
 differences. Equivalence is never inferred from the diff alone: both archives are normalised
-and must then be byte-identical."""
+and must then be byte-identical. Archives that differ by their deflate streams alone (another
+zlib, another compressor version) are "equivalent: compression differs", naming the compressors
+when the caller knows them (a rebuild of a build record does), never a bare "different"."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from vouch.archive.diff import DiffReport, diff_paths
@@ -17,8 +20,11 @@ from vouch.models.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalis
 _EQUIVALENCE_EPOCH = 315532800
 
 
-def compare_artifacts(expected: Path, rebuilt: Path, *, max_lines: int = 40) -> ArtifactVerdict:
-    """The verdict for ``rebuilt`` against ``expected`` (both present on disk)."""
+def compare_artifacts(
+    expected: Path, rebuilt: Path, *, max_lines: int = 40, compressors: tuple[str, str] | None = None
+) -> ArtifactVerdict:
+    """The verdict for ``rebuilt`` against ``expected`` (both present on disk); ``compressors``
+    names what made each side's deflate streams, when known."""
     expected_sha, rebuilt_sha = file_sha256(expected), file_sha256(rebuilt)
     if expected_sha == rebuilt_sha:
         return ArtifactVerdict(expected.name, expected_sha, rebuilt_sha, Verdict.BIT_IDENTICAL)
@@ -35,8 +41,9 @@ def compare_artifacts(expected: Path, rebuilt: Path, *, max_lines: int = 40) -> 
                 normalisations, note=f"cannot normalise for comparison: {exc}",
             )  # fmt: skip
         if same and normalisations:
+            normalisations, note = _name_compression(normalisations, compressors)
             return ArtifactVerdict(
-                expected.name, expected_sha, rebuilt_sha, Verdict.EQUIVALENT, normalisations
+                expected.name, expected_sha, rebuilt_sha, Verdict.EQUIVALENT, normalisations, note=note
             )
         note = "the bytes differ in a way the structural diff does not explain"
         return ArtifactVerdict(
@@ -45,6 +52,20 @@ def compare_artifacts(expected: Path, rebuilt: Path, *, max_lines: int = 40) -> 
     return ArtifactVerdict(
         expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT, normalisations, tuple(real)
     )
+
+
+def _name_compression(
+    normalisations: tuple[Normalisation, ...], compressors: tuple[str, str] | None
+) -> tuple[tuple[Normalisation, ...], str]:
+    """Normalisations with the compressors named on ``compression``, and the verdict's note."""
+    if not any(n.aspect == "compression" for n in normalisations):
+        return normalisations, ""
+    if compressors is None:
+        detail = "made by another compressor or level"
+    else:
+        detail = f"expected made by {compressors[0]}, rebuilt by {compressors[1]}"
+    named = tuple(replace(n, detail=detail) if n.aspect == "compression" else n for n in normalisations)
+    return named, f"compression differs: {detail}"
 
 
 def split_differences(report: DiffReport) -> tuple[tuple[Normalisation, ...], list[dict[str, object]]]:

@@ -2,8 +2,11 @@
 
 The record fixes everything: the commit and subdirectory, SOURCE_DATE_EPOCH, the exact wheel
 (file and sha256) of every build package, the Python minor version, the normalizer version and
-the process settings. Anything this vouch cannot reproduce exactly (another normalizer version,
-other process settings, another Python minor version without ``--python``) is refused up front.
+the process settings. Anything this vouch cannot reproduce exactly (a normalizer version it cannot
+write, another compressor version for normalizer v3, other process settings, another Python minor
+version without ``--python``) is refused up front. Records of normalizer v2 are rebuilt with v2,
+whose deflate streams come from this system's zlib: when it is not the recorded one, the bytes
+may differ by compression alone, which the comparison names.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION
+from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION, SUPPORTED_VERSIONS, compressor_for
 from vouch.atomic import write_json_atomic
 from vouch.build.builder import BuildOptions, BuildResult, build, default_cache_dir
 from vouch.build.compare import compare_artifacts
@@ -86,12 +89,14 @@ def check_subject_names(record: BuildRecord, path: Path) -> None:
 def check_reproducible_here(record: BuildRecord, interpreter: Interpreter) -> None:
     """Refuse a record whose settings this vouch and this Python cannot reproduce."""
     settings = record.settings
-    if (settings.normalizer, settings.normalizer_version) != (NORMALIZER_NAME, NORMALIZER_VERSION):
+    if settings.normalizer != NORMALIZER_NAME or settings.normalizer_version not in SUPPORTED_VERSIONS:
         raise UsageError(
             f"the record was normalised with {settings.normalizer} v{settings.normalizer_version}; "
             f"this vouch has {NORMALIZER_NAME} v{NORMALIZER_VERSION}",
             hint="rebuild with the vouch version named in the record's builder id",
         )
+    if settings.normalizer_version == NORMALIZER_VERSION:
+        check_compressor(record)
     ours = (f"{UMASK:04o}", TZ, LOCALE, PYTHONHASHSEED)
     theirs = (settings.umask, settings.tz, settings.locale, settings.python_hash_seed)
     if ours != theirs:
@@ -105,6 +110,29 @@ def check_reproducible_here(record: BuildRecord, interpreter: Interpreter) -> No
             f"but this is {interpreter.implementation} {interpreter.minor}",
             hint=f"pass --python PATH to a Python {recorded} interpreter",
         )
+
+
+def recorded_compressor(record: BuildRecord) -> str:
+    settings = record.settings
+    origin = settings.compressor_package or "the record builder's system library"
+    return f"{settings.compressor} {settings.compressor_version} ({origin})"
+
+
+def check_compressor(record: BuildRecord) -> None:
+    """Refuse a record whose deflate streams came from another compressor than this vouch's."""
+    settings = record.settings
+    ours = compressor_for(settings.normalizer_version)
+    if (settings.compressor, settings.compressor_version, settings.compressor_package) == (
+        ours.name, ours.version, ours.package,
+    ):  # fmt: skip
+        return
+    vouch = record.builder_id.rpartition("@")[2]
+    raise UsageError(
+        f"the record's deflate streams were made by {recorded_compressor(record)}; "
+        f"this vouch has {ours}, whose bytes differ",
+        hint=f"install the recorded compressor: pip install '{settings.compressor_package}' "
+        f"with the vouch that pins it (the record's builder is vouch {vouch}: pip install 'vouch=={vouch}')",
+    )
 
 
 def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path) -> Path:
@@ -153,6 +181,7 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
                 interpreter=interpreter,
                 locked=locked,
                 locked_origin="build record",
+                normalizer_version=record.settings.normalizer_version,
             ),
             progress,
         )
@@ -160,8 +189,9 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
         progress("comparing")
         # only what this build produced counts: a file that merely lies in --out proves nothing
         built = {artifact.path.name: artifact.sha256 for artifact in result.artifacts}
+        compressors = (recorded_compressor(record), str(compressor_for(record.settings.normalizer_version)))
         verdicts = tuple(
-            _verdict(subject.name, subject.sha256, built, out, options.against)
+            _verdict(subject.name, subject.sha256, built, out, options.against, compressors)
             for subject in record.subjects
         )
         extra = set(built) - {s.name for s in record.subjects}
@@ -189,7 +219,12 @@ def _check_same_environment(expected: BuildRecord, actual: BuildRecord) -> None:
 
 
 def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to match
-    name: str, recorded_sha: str, built: dict[str, str], out: Path, against: Path | None
+    name: str,
+    recorded_sha: str,
+    built: dict[str, str],
+    out: Path,
+    against: Path | None,
+    compressors: tuple[str, str],
 ) -> ArtifactVerdict:
     rebuilt_sha = built.get(name)
     if rebuilt_sha is None:
@@ -198,13 +233,12 @@ def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to m
     if against is not None:
         expected = against / name
         if expected.is_symlink() or not expected.is_file():
-            return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
                                    note=f"{expected} is not a regular file")  # fmt: skip
         rebuilt = out / name
         if file_sha256(rebuilt) != rebuilt_sha:
             return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
                                    note=f"{rebuilt} changed after the rebuild wrote it")  # fmt: skip
-        verdict = compare_artifacts(expected, rebuilt)
+        verdict = compare_artifacts(expected, rebuilt, compressors=compressors)
         if verdict.expected_sha256 != recorded_sha:
             note = f"{expected} is not the file the record names (sha256 {verdict.expected_sha256})"
             return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
@@ -212,10 +246,14 @@ def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to m
         return verdict
     if rebuilt_sha == recorded_sha:
         return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.BIT_IDENTICAL)
-    return ArtifactVerdict(
-        name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
-        note="sha256 differs; pass --against DIR holding the recorded artifacts to see why",
-    )  # fmt: skip
+    note = "sha256 differs; pass --against DIR holding the recorded artifacts to see why"
+    if compressors[0] != compressors[1]:
+        note = (
+            f"sha256 differs, and the deflate streams were made by {compressors[0]} for the record "
+            f"but by {compressors[1]} here: pass --against DIR holding the recorded artifacts "
+            "to check whether only compression differs"
+        )
+    return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT, note=note)
 
 
 def _recipe(record: BuildRecord) -> dict[str, object]:
@@ -226,5 +264,6 @@ def _recipe(record: BuildRecord) -> dict[str, object]:
         "backend": record.settings.build_backend,
         "python": f"{record.toolchain.python_implementation} {record.toolchain.python_version}",
         "normalizer": f"{record.settings.normalizer} v{record.settings.normalizer_version}",
+        "compressor": recorded_compressor(record),
         "packages": [f"{d.name}=={d.version}" for d in record.dependencies],
     }  # fmt: skip

@@ -2,9 +2,10 @@
 
 It holds everything a second party needs to replay a build without asking: the source (repository,
 commit, subdirectory), the settings (SOURCE_DATE_EPOCH and its origin, umask, TZ, locale, hash
-seed, normalizer), every package of the build environment with its file and sha256, the Python
-and zlib versions, and the artifacts produced. ``from_statement`` parses and checks a record read
-from disk; anything missing or of the wrong type is refused.
+seed, normalizer and the compressor of its deflate streams), every package of the build
+environment with its file and sha256, the Python and zlib versions, and the artifacts produced.
+``from_statement`` parses and checks a record read from disk; anything missing or of the wrong
+type is refused.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ class BuildSettings:
     frontend_version: str
     build_backend: str
     lock_origin: str
+    # what made the deflate streams: libdeflate from a pinned package (normalizer v3), or the
+    # builder's system zlib (v2 records, which do not name it: their toolchain's zlib version)
+    compressor: str
+    compressor_version: str
+    compressor_package: str  # the requirement that installs it, "" for a system library
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,11 @@ class BuildRecord:
                         "normalizer": {
                             "name": settings.normalizer,
                             "version": settings.normalizer_version,
+                            "compressor": {
+                                "name": settings.compressor,
+                                "version": settings.compressor_version,
+                                "package": settings.compressor_package,
+                            },
                         },
                         "umask": settings.umask,
                         "tz": settings.tz,
@@ -189,6 +200,15 @@ def _digest(value: str, pattern: re.Pattern[str], what: str) -> str:
     return value
 
 
+def _compressor(normalizer: Mapping[str, Any], toolchain: Mapping[str, str]) -> tuple[str, str, str]:
+    """(name, version, package) of the deflate streams' compressor. Records of normalizer v2 and
+    before do not name it: it was the builder's system zlib, whose version the toolchain has."""
+    if "compressor" not in normalizer and _int(normalizer, "version") <= 2:
+        return "zlib", toolchain["zlib_version"], ""
+    compressor = normalizer["compressor"]
+    return _str(compressor, "name"), _str(compressor, "version"), _str(compressor, "package")
+
+
 def _parse(data: Any) -> BuildRecord:
     statement = from_document(data)
     if statement.predicate_type != PROVENANCE_TYPE:
@@ -223,6 +243,7 @@ def _parse(data: Any) -> BuildRecord:
                 )
             )
     normalizer = internal["normalizer"]
+    compressor, compressor_version, compressor_package = _compressor(normalizer, toolchain)
     frontend = internal["frontend"]
     run = predicate["runDetails"]
     return BuildRecord(
@@ -246,6 +267,9 @@ def _parse(data: Any) -> BuildRecord:
             frontend_version=_str(frontend, "version"),
             build_backend=_str(internal, "buildBackend"),
             lock_origin=_str(internal, "lockOrigin"),
+            compressor=compressor,
+            compressor_version=compressor_version,
+            compressor_package=compressor_package,
         ),
         dependencies=tuple(dependencies),
         toolchain=Toolchain(**toolchain),

@@ -2,8 +2,9 @@
 
 ``bit-identical``: the same bytes. ``equivalent``: the same after the named, minimal
 normalisations (each listed with the members it touched) and positively checked by normalising
-both archives and comparing the bytes. ``different``: anything else, with the members and aspects
-that differ. An artifact that could not be compared is ``different``, with the reason.
+both archives and comparing the bytes; when the deflate streams alone differ, the verdict says
+"compression differs" and names the compressors it knows of. ``different``: anything else, with
+the members and aspects that differ. An artifact that could not be compared is ``different``, with the reason.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ NORMALISABLE_ASPECTS = frozenset(
 class Normalisation:
     aspect: str
     members: tuple[str | None, ...]
+    detail: str = ""  # what made the difference, when known (e.g. the two compressors)
 
     def to_json(self) -> dict[str, Any]:
-        return {"aspect": self.aspect, "members": list(self.members)}
+        return {"aspect": self.aspect, "members": list(self.members), "detail": self.detail}
 
 
 @dataclass(frozen=True)
