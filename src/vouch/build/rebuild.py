@@ -191,7 +191,7 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
         built = {artifact.path.name: artifact.sha256 for artifact in result.artifacts}
         compressors = (recorded_compressor(record), str(compressor_for(record.settings.normalizer_version)))
         verdicts = tuple(
-            _verdict(subject.name, subject.sha256, built, out, options.against, compressors)
+            _verdict(subject.name, subject.sha256, built, out, options.against, compressors=compressors)
             for subject in record.subjects
         )
         extra = set(built) - {s.name for s in record.subjects}
@@ -224,6 +224,7 @@ def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to m
     built: dict[str, str],
     out: Path,
     against: Path | None,
+    *,
     compressors: tuple[str, str],
 ) -> ArtifactVerdict:
     rebuilt_sha = built.get(name)
@@ -233,6 +234,7 @@ def _verdict(  # noqa: PLR0911 - one return per way a rebuilt file can fail to m
     if against is not None:
         expected = against / name
         if expected.is_symlink() or not expected.is_file():
+            return ArtifactVerdict(name, recorded_sha, rebuilt_sha, Verdict.DIFFERENT,
                                    note=f"{expected} is not a regular file")  # fmt: skip
         rebuilt = out / name
         if file_sha256(rebuilt) != rebuilt_sha:
