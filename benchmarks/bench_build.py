@@ -54,12 +54,12 @@ from rich.table import Table
 from uv import find_uv_bin
 
 import vouch
-import vouch.build.builder as builder_module
-import vouch.build.env as env_module
-import vouch.build.output as output_module
-import vouch.build.source as source_module
-from vouch.build.builder import BuildOptions, build
-from vouch.build.hooks import BackendRunner
+import vouch.builder.builder as builder_module
+import vouch.builder.env as env_module
+import vouch.builder.output as output_module
+import vouch.builder.source as source_module
+from vouch.builder.builder import BuildOptions, build
+from vouch.builder.hooks import BackendRunner
 
 SIMPLE_URL = "https://pypi.org/simple/django/"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"

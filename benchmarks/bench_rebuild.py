@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from vouch.build.published import PublishedOptions, rebuild_published
+from vouch.rebuild.published import PublishedOptions, rebuild_published
 
 
 def phases(spec: str) -> list[tuple[str, float]]:

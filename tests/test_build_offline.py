@@ -12,8 +12,8 @@ from tests import intree
 from tests.gitrepo import git, make_repo
 from tests.reproduce import build_on_two_machines
 from vouch.archive.safe import read_tar_gz, read_zip
+from vouch.builder.record import BuildRecord
 from vouch.cli import main
-from vouch.models.record import BuildRecord
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -74,12 +74,12 @@ def test_a_lock_that_is_not_a_lock_is_not_echoed(tmp_path: Path, capsys: pytest.
 def test_anything_unexpected_is_exit_3_with_one_line_and_debug_shows_the_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vouch.build.rebuild  # noqa: PLC0415
+    import vouch.rebuild.replay  # noqa: PLC0415
 
     def explode(*_: object, **__: object) -> None:
         raise RuntimeError("a bug in vouch")
 
-    monkeypatch.setattr(vouch.build.rebuild, "rebuild_record", explode)
+    monkeypatch.setattr(vouch.rebuild.replay, "rebuild_record", explode)
     record = tmp_path / "r.json"
     record.write_text("{}")
     code, out, err = run(["rebuild", str(record), "--json"], capsys)

@@ -12,7 +12,7 @@ import pytest
 
 from vouch.archive.normalize import normalize_sdist, normalize_wheel, zip_date_time
 from vouch.archive.safe import read_tar_gz, read_zip
-from vouch.build.validate import check_wheel, record_hash
+from vouch.builder.validate import check_wheel, record_hash
 
 SDE = 1_750_000_000
 FILES = {

@@ -21,7 +21,7 @@ from tests import intree
 from tests.gitrepo import make_repo
 from tests.test_compress import text
 from vouch.archive.compress import system_zlib
-from vouch.build.builder import BuildOptions, build
+from vouch.builder.builder import BuildOptions, build
 from vouch.cli import main
 
 SDIST, WHEEL = "demo_intree-1.0.tar.gz", "demo_intree-1.0-py3-none-any.whl"

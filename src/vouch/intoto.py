@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vouch.dist import is_plain_filename
+
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 VOUCH_PREDICATE = "https://github.com/vouch-dev/vouch/vouched/v1"
@@ -29,7 +31,6 @@ MAX_JSON_DEPTH = 32
 MAX_SUBJECTS = 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
 COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-_PLAIN = re.compile(r"[^/\\\x00-\x1f\x7f]{1,255}")
 _STATEMENT_FIELDS = {"_type", "subject", "predicateType", "predicate"}
 
 
@@ -87,11 +88,6 @@ def dumps_canonical(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def plain_file_name(name: str) -> bool:
-    """A bare file name: not empty, no ``/``, ``\\``, ``..``, NUL or other control character."""
-    return _PLAIN.fullmatch(name) is not None and ".." not in name and name != "."
-
-
 @dataclass(frozen=True)
 class Subject:
     name: str
@@ -133,7 +129,7 @@ def _subject(entry: Any) -> Subject:
     if not isinstance(entry, dict) or set(entry) - {"name", "digest", "uri", "annotations"}:
         raise StatementError("a subject is not an object of name and digest")
     name, digest = entry.get("name"), entry.get("digest")
-    if not isinstance(name, str) or not plain_file_name(name):
+    if not isinstance(name, str) or not is_plain_filename(name):
         shown = repr(name[:80]) if isinstance(name, str) else type(name).__name__
         raise StatementError(f"subject name {shown} is not a plain file name")
     if not isinstance(digest, dict) or not all(

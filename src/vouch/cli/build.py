@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from vouch.build.builder import BuildResult
+    from vouch.builder.builder import BuildResult
 
 
 def add_parser(subparsers: Any) -> None:
@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from vouch.build.builder import BuildOptions, build  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.builder.builder import BuildOptions, build  # noqa: PLC0415 - keep `vouch --help` fast
 
     options = BuildOptions(
         source=args.source,

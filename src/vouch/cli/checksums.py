@@ -116,10 +116,10 @@ def _release_date(args: argparse.Namespace, revision: Revision | None, err: Cons
 
 def _make(args: argparse.Namespace, artifacts: list[Path], out: Console, err: Console) -> int:
     from vouch.errors import UsageError  # noqa: PLC0415
-    from vouch.release.checksums import release_of  # noqa: PLC0415
+    from vouch.release.checksums import release_name_version  # noqa: PLC0415
     from vouch.release.signed_checksums import ChecksumRequest, make_checksums, resolve_revision  # noqa: PLC0415
 
-    _, version = release_of(artifacts)
+    _, version = release_name_version(artifacts)
     revision = None
     if args.commit is not None:
         revision = resolve_revision(args.commit, args.repo or Path(), args.tag or version)

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from vouch.index import PYPI_SIMPLE
+
 if TYPE_CHECKING:
     from vouch.provenance.report import FileReport, ProvenanceReport
 
-PYPI_SIMPLE = "https://pypi.org/simple/"
 USAGE = """%(prog)s NAME==VERSION [--index URL] [--publisher SPEC] [--policy FILE]
                         [--staging | --trusted-root FILE] [--json]
        %(prog)s verify (DIST | --filename NAME --sha256 HEX)
@@ -125,8 +126,8 @@ def _verify(args: argparse.Namespace, err: Console) -> ProvenanceReport:
 
 def _release(args: argparse.Namespace, err: Console) -> ProvenanceReport:
     from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.provenance.published import ReleaseOptions, parse_release, verify_release  # noqa: PLC0415
     from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
-    from vouch.provenance.release import ReleaseOptions, parse_release, verify_release  # noqa: PLC0415
     from vouch.trust import Trust  # noqa: PLC0415
 
     words: list[str] = args.target

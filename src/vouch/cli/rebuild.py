@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-if TYPE_CHECKING:
-    from vouch.models.verdict import RebuildReport
+from vouch.index import PYPI_SIMPLE
 
-PYPI_SIMPLE = "https://pypi.org/simple/"
+if TYPE_CHECKING:
+    from vouch.rebuild.verdict import RebuildReport
+
 
 
 def add_parser(subparsers: Any) -> None:
@@ -46,9 +47,9 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
-    from vouch.build.published import PublishedOptions, rebuild_published  # noqa: PLC0415
-    from vouch.build.rebuild import RebuildOptions, rebuild_record  # noqa: PLC0415
     from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.rebuild.published import PublishedOptions, rebuild_published  # noqa: PLC0415
+    from vouch.rebuild.replay import RebuildOptions, rebuild_record  # noqa: PLC0415
 
     if args.target.startswith("pypi:"):
         for flag in ("source", "against", "python", "out"):
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _show(report: RebuildReport, args: argparse.Namespace, out: Console) -> int:
-    from vouch.report.verdicts import render_rebuild  # noqa: PLC0415
+    from vouch.rebuild.render import render_rebuild  # noqa: PLC0415
 
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

@@ -1,6 +1,3 @@
-"""Package indexes, read as hostile input.
+"""The package index: PEP 691/503 simple API client, bounded HTTP, URLs without credentials."""
 
-- ``simple``: the PEP 691 JSON (or PEP 503 HTML) simple API and downloads checked against sha256.
-- ``http``: bounded requests: an overall deadline, size caps, redirects only on the same host.
-- ``urls``: index and repository URLs parsed once, and shown without credentials.
-"""
+PYPI_SIMPLE = "https://pypi.org/simple/"

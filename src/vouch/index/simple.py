@@ -27,13 +27,15 @@ from typing import Any
 
 import httpx
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from vouch.digests import file_sha256
+from vouch.dist import dist_name_version, is_plain_filename
 from vouch.errors import NetworkError, UsageError, VerificationError
+from vouch.index import PYPI_SIMPLE
 from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
 
-PYPI_SIMPLE = "https://pypi.org/simple/"
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 INTEGRITY_JSON = "application/vnd.pypi.integrity.v1+json"
 MAX_PROVENANCE_BYTES = 16 << 20  # PyPI's provenance objects are a few KiB
@@ -46,17 +48,6 @@ _MAX_JSON_DEPTH = 32
 
 def valid_sha256(value: str) -> bool:
     return bool(_SHA256.match(value))
-
-
-def plain_filename(value: str) -> bool:
-    """A file name that is only that: no folder, no parent, no NUL or control character."""
-    return (
-        bool(value)
-        and value not in {".", ".."}
-        and ".." not in value
-        and not any(c in value for c in "/\\")
-        and all(c.isprintable() for c in value)
-    )
 
 
 @dataclass(frozen=True)
@@ -148,7 +139,7 @@ class SimpleIndex:
 
     def cached(self, sha256: str, filename: str) -> Path | None:
         """The cached copy of a file, if its content still has the expected sha256."""
-        if not valid_sha256(sha256) or not plain_filename(filename):
+        if not valid_sha256(sha256) or not is_plain_filename(filename):
             return None
         path = self.cache_dir / sha256 / filename
         if path.is_file() and file_sha256(path) == sha256:
@@ -160,7 +151,7 @@ class SimpleIndex:
         larger than the index declared (or than ``max_download_bytes``)."""
         if not valid_sha256(file.sha256):
             raise VerificationError(f"the index lists no valid sha256 for {file.filename!r}; not downloaded")
-        if not plain_filename(file.filename):
+        if not is_plain_filename(file.filename):
             raise NetworkError(f"the index lists a file named {file.filename!r}, which is not a plain name")
         if (hit := self.cached(file.sha256, file.filename)) is not None:
             return hit
@@ -242,7 +233,7 @@ def _index_file(entry: object, base: httpx.URL) -> IndexFile:
     if not isinstance(entry, dict):
         raise ValueError(f"a file entry is {type(entry).__name__}, not an object")
     filename = _string(entry, "filename") or ""
-    if not plain_filename(filename):
+    if not is_plain_filename(filename):
         raise ValueError(f"file name {filename!r} is not a plain file name")
     hashes = entry.get("hashes", {})
     if not isinstance(hashes, dict):
@@ -303,7 +294,7 @@ def _html_files(text: str, base: httpx.URL, shown: str) -> list[IndexFile]:
         for href, filename in parser.links:
             url = base.join(href)
             _, _, digest = (url.fragment or "").partition("sha256=")
-            if not plain_filename(filename):
+            if not is_plain_filename(filename):
                 raise ValueError(f"file name {filename!r} is not a plain file name")
             if digest and not valid_sha256(digest):
                 raise ValueError(f"the sha256 of {filename} is not 64 lowercase hex digits")
@@ -311,3 +302,10 @@ def _html_files(text: str, base: httpx.URL, shown: str) -> list[IndexFile]:
     except (ValueError, httpx.InvalidURL) as exc:
         raise NetworkError(f"the index page {shown} is not a PEP 503 page: {_first_line(exc)}") from exc
     return files
+
+
+def files_of_release(files: list[IndexFile], name: str, version: Version) -> list[IndexFile]:
+    """The sdists and wheels of ``name`` ``version`` among a project's files (yanked ones included),
+    by their file names parsed as packaging parses them."""
+    wanted = (canonicalize_name(name), version)
+    return [file for file in files if dist_name_version(file.filename) == wanted]

@@ -22,8 +22,9 @@ from securesystemslib.exceptions import UnverifiedSignatureError, VerificationEr
 from securesystemslib.signer import Signature
 
 from vouch.digests import file_sha256
+from vouch.dist import is_plain_filename
 from vouch.errors import UsageError
-from vouch.intoto import StatementError, Vouch, load_json, parse_statement, plain_file_name, read_vouch
+from vouch.intoto import StatementError, Vouch, load_json, parse_statement, read_vouch
 from vouch.policy.model import Policy, TrustedSigner
 from vouch.sign import openpgp
 from vouch.sign.envelope import EnvelopeError, parse_envelope
@@ -162,7 +163,7 @@ def check(
     for path in artifacts:
         if not path.is_file():
             raise UsageError(f"artifact {path} does not exist")
-        if not plain_file_name(path.name):
+        if not is_plain_filename(path.name):
             raise UsageError(f"artifact {path}: its name is not one a statement can name")
         results.append(ArtifactCheck(path.name, file_sha256(path)))
     by_name = {a.filename: a for a in results}

@@ -12,17 +12,17 @@ running the same command again finishes the job. URLs are reported without their
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vouch.build.builder import default_cache_dir
 from vouch.digests import file_sha256
+from vouch.dist import one_release
 from vouch.errors import CheckError, UsageError, VerificationError, VouchError
+from vouch.host import Progress, default_cache_dir
 from vouch.index.simple import SimpleIndex
 from vouch.index.urls import parse_url, redact
-from vouch.models.dist import dist_name_version
 from vouch.policy.check import CheckReport, check
 from vouch.policy.model import Policy, load_policy
 from vouch.publish.staging import ATTESTATION_SUFFIX, staged
@@ -38,7 +38,6 @@ KNOWN_INDEXES = {
 }
 RERUN = "running the same vouch publish again skips those and finishes the job"
 Uploader = Callable[[str, Path, bool], None]
-Progress = Callable[[str], None]
 
 
 def default_index(repository: str) -> str:
@@ -90,24 +89,11 @@ class PublishOptions:
     trust: Trust = field(default_factory=Trust)
 
 
-def release_of(artifacts: Sequence[Path]) -> str:
-    """The one project all artifacts belong to; sdists come first in the upload order."""
-    projects = set()
-    for path in artifacts:
-        parsed = dist_name_version(path.name)
-        if parsed is None:
-            raise UsageError(f"{path.name} is not an sdist or a wheel file name")
-        projects.add(parsed)
-    if len(projects) != 1:
-        raise UsageError(f"the artifacts belong to several releases: {sorted(map(str, projects))}")
-    return str(next(iter(projects))[0])
-
-
 def publish(
     options: PublishOptions, progress: Progress = lambda _: None, uploader: Uploader = twine_upload
 ) -> PublishReport:
     artifacts = sorted(options.artifacts, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
-    project = release_of(artifacts)
+    project = str(one_release(artifacts)[0])
     parse_url(options.repository, "--repository")
     index_url = options.index or default_index(options.repository)
     parse_url(index_url, "--index")

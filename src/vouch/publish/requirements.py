@@ -34,7 +34,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from vouch.build.env import find_uv, uv_environment
+from vouch.builder.env import find_uv, uv_environment
 from vouch.errors import ToolError, UsageError
 
 DISTRIBUTION = "vouch-release"

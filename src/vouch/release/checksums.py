@@ -177,7 +177,7 @@ def default_package_url(name: str, package: str, kind: str) -> str:
     return f"https://files.pythonhosted.org/packages/{python_tag}/{name[0]}/{name}/{package}"
 
 
-def release_of(artifacts: Sequence[Path]) -> tuple[str, str]:
+def release_name_version(artifacts: Sequence[Path]) -> tuple[str, str]:
     """(project name as written in the first file name, version) of one release's sdists and
     wheels; refuses files of several releases, missing files and other kinds of files."""
     first = _parsed(artifacts)[0]

@@ -22,9 +22,9 @@ from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import Signer
 
 from vouch.digests import file_sha256
+from vouch.dist import dist_name_version
 from vouch.errors import CheckError, OutputError, ToolError, UsageError
 from vouch.intoto import VOUCH_PREDICATE, StatementError, Vouch, read_vouch
-from vouch.models.dist import dist_name_version
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
 from vouch.sign.keyless import sign_keyless
@@ -65,7 +65,7 @@ class Signed:
 
 
 def statement_from_record(record: Path, role: str | None) -> Vouch:
-    from vouch.build.rebuild import read_record  # noqa: PLC0415 - `vouch check` does not need it
+    from vouch.rebuild.replay import read_record  # noqa: PLC0415 - `vouch check` does not need it
 
     parsed = read_record(record)
     return Vouch(

@@ -1,7 +1,7 @@
 """``vouch rebuild pypi:NAME==VERSION``: rebuild a published release's wheels from its sdist.
 
 For releases not built by vouch: the files come from the index's PEP 691 JSON API (sha256
-checked), the recipe is inferred (``vouch.build.infer``), the build environment is resolved by uv
+checked), the recipe is inferred (``vouch.rebuild.infer``), the build environment is resolved by uv
 as of the release's first upload and installed from hash-checked wheels, the published sdist is
 unpacked as published (its modes and mtimes, which setuptools copies into the wheel), and the
 backend builds the wheel in the hermetic environment. The raw wheel is compared with the
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,19 +27,20 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
 from vouch.atomic import write_json_atomic
-from vouch.build.builder import BUILDER_ID, default_cache_dir
-from vouch.build.compare import compare_artifacts
-from vouch.build.env import Interpreter, find_uv, install_locked
-from vouch.build.hooks import BackendRunner
-from vouch.build.infer import infer_recipe
-from vouch.build.lock import resolve_lock
+from vouch.builder.builder import BUILDER_ID
+from vouch.builder.env import Interpreter, find_uv, install_locked
+from vouch.builder.hooks import BackendRunner
+from vouch.builder.lock import resolve_lock
+from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
-from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.host import Progress, default_cache_dir
+from vouch.index import PYPI_SIMPLE
+from vouch.index.simple import IndexFile, SimpleIndex
 from vouch.index.urls import redact
-from vouch.models.record import Dependency, Subject, rebuild_statement
-from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
+from vouch.rebuild.compare import compare_artifacts
+from vouch.rebuild.infer import infer_recipe
+from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport, Verdict
 
-Progress = Callable[[str], None]
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
 
@@ -75,7 +75,7 @@ class ReleaseFiles:
         return min(times) if times else None
 
 
-def release_files(files: list[IndexFile], name: str, version: Version) -> ReleaseFiles:
+def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> ReleaseFiles:
     """The release's sdist and pure-Python wheels; compiled wheels are listed as skipped."""
     sdists: list[IndexFile] = []
     wheels: list[IndexFile] = []
@@ -115,7 +115,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
     ):
         tmp = Path(tmp_name)
         progress(f"reading {name} from {redact(options.index_url)}")
-        release = release_files(index.project_files(name), name, version)
+        release = rebuildable_files(index.project_files(name), name, version)
         progress(f"downloading {release.sdist.filename}")
         sdist_path = index.download(release.sdist)
         sdist_bytes = sdist_path.read_bytes()

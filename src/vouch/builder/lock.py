@@ -19,7 +19,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from vouch import __version__
-from vouch.build.env import uv_environment
+from vouch.builder.env import uv_environment
 from vouch.errors import LockMismatchError, ProjectConfigError, ToolError, UsageError
 from vouch.index.urls import redact
 from vouch.untrusted import DocumentError, load_toml, read_tree_file

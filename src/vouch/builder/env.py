@@ -29,7 +29,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 if TYPE_CHECKING:
-    from vouch.build.lock import LockedPackage
+    from vouch.builder.lock import LockedPackage
 from vouch.errors import LockMismatchError, ToolError, UsageError
 from vouch.index.simple import IndexFile, SimpleIndex
 

@@ -11,8 +11,8 @@ import build as pypa_build
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from vouch.build.env import UMASK, hermetic_environment
-from vouch.build.lock import applies
+from vouch.builder.env import UMASK, hermetic_environment
+from vouch.builder.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
 
 TAIL_LINES = 15

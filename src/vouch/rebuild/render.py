@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from vouch.models.verdict import RebuildReport, Verdict
+from vouch.rebuild.verdict import RebuildReport, Verdict
 
 STYLES = {Verdict.BIT_IDENTICAL: "green", Verdict.EQUIVALENT: "yellow", Verdict.DIFFERENT: "red"}
 MAX_MEMBERS = 8

@@ -14,7 +14,7 @@ from vouch.archive.diff import DiffReport, diff_paths
 from vouch.archive.normalize import normalize_archive
 from vouch.digests import file_sha256
 from vouch.errors import ArchiveError
-from vouch.models.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
+from vouch.rebuild.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
 
 # clamping every timestamp to 1980 makes two archives' times agree whatever they were
 _EQUIVALENCE_EPOCH = 315532800

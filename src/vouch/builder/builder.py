@@ -15,7 +15,6 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from vouch.archive.normalize import (
     zip_order_key,
 )
 from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
-from vouch.build.env import (
+from vouch.builder.env import (
     LOCALE,
     PYTHONHASHSEED,
     TZ,
@@ -45,8 +44,8 @@ from vouch.build.env import (
     install_locked,
     zlib_version,
 )
-from vouch.build.hooks import BackendRunner
-from vouch.build.lock import (
+from vouch.builder.hooks import BackendRunner
+from vouch.builder.lock import (
     LOCK_FILENAME,
     BuildSystem,
     LockedPackage,
@@ -56,12 +55,8 @@ from vouch.build.lock import (
     render_lock,
     resolve_lock,
 )
-from vouch.build.output import Staging
-from vouch.build.source import Source, export_tree, open_source
-from vouch.build.validate import check_sdist, check_wheel
-from vouch.errors import ArchiveError, CheckError, UsageError
-from vouch.index.simple import PYPI_SIMPLE, SimpleIndex
-from vouch.models.record import (
+from vouch.builder.output import Staging
+from vouch.builder.record import (
     BuildRecord,
     BuildSettings,
     Dependency,
@@ -69,17 +64,15 @@ from vouch.models.record import (
     Subject,
     Toolchain,
 )
+from vouch.builder.source import Source, export_tree, open_source
+from vouch.builder.validate import check_sdist, check_wheel
+from vouch.errors import ArchiveError, CheckError, UsageError
+from vouch.host import Progress, default_cache_dir
+from vouch.index import PYPI_SIMPLE
+from vouch.index.simple import SimpleIndex
 from vouch.untrusted import DocumentError, read_regular_file, read_tree_file
 
-Progress = Callable[[str], None]
 BUILDER_ID = "https://github.com/vouch-dev/vouch"
-
-
-def default_cache_dir() -> Path:
-    if env := os.environ.get("VOUCH_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vouch"
 
 
 @dataclass(frozen=True)

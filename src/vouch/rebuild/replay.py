@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,20 +22,20 @@ from packaging.utils import canonicalize_name
 
 from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION, SUPPORTED_VERSIONS, compressor_for
 from vouch.atomic import write_json_atomic
-from vouch.build.builder import BuildOptions, BuildResult, build, default_cache_dir
-from vouch.build.compare import compare_artifacts
-from vouch.build.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
-from vouch.build.lock import LockedPackage
-from vouch.build.source import HERMETIC_GIT_ENV
+from vouch.builder.builder import BuildOptions, BuildResult, build
+from vouch.builder.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
+from vouch.builder.lock import LockedPackage
+from vouch.builder.record import BuildRecord
+from vouch.builder.source import HERMETIC_GIT_ENV
 from vouch.digests import file_sha256
+from vouch.dist import is_plain_filename
 from vouch.errors import CheckError, OutputError, SourceError, UsageError, VerificationError
-from vouch.index.simple import PYPI_SIMPLE
-from vouch.models.dist import is_plain_filename
-from vouch.models.record import BuildRecord
-from vouch.models.verdict import ArtifactVerdict, RebuildReport, Verdict
+from vouch.host import Progress, default_cache_dir
+from vouch.index import PYPI_SIMPLE
+from vouch.rebuild.compare import compare_artifacts
+from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport, Verdict
 from vouch.untrusted import DocumentError, load_json, read_regular_file
 
-Progress = Callable[[str], None]
 _REMOTE = re.compile(r"^(https?|ssh|git)://|^[\w.-]+@[\w.-]+:")
 
 

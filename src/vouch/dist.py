@@ -4,6 +4,9 @@ ever joined to a folder."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -12,6 +15,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import Version
+
+from vouch.errors import UsageError
 
 
 def dist_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
@@ -28,16 +33,34 @@ def dist_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
+def one_release(artifacts: Sequence[Path]) -> tuple[NormalizedName, Version]:
+    """The one (project, version) that all the artifacts' file names declare; anything else is a
+    usage error naming what was found."""
+    releases = set()
+    for path in artifacts:
+        parsed = dist_name_version(path.name)
+        if parsed is None:
+            raise UsageError(f"{path.name} is not an sdist or a wheel file name")
+        releases.add(parsed)
+    if len(releases) != 1:
+        found = ", ".join(sorted(f"{n} {v}" for n, v in releases)) or "none"
+        raise UsageError(f"the artifacts must be the files of one release; found: {found}")
+    return next(iter(releases))
+
+
 _MAX_FILENAME = 255
 
 
 def is_plain_filename(name: object) -> bool:
-    """True for a single path component: not empty, not ``.``/``..``, no separator of any
-    platform, no NUL or other control character, at most 255 characters."""
+    """True for a single path component: not empty, not ``.``, no ``..`` anywhere, no separator of
+    any platform (``/``, ``\\``, ``:``), no NUL or other control character, at most 255 characters.
+    Every name from outside (records, statements, index pages) passes this before it is joined to a
+    folder or compared with a file's name."""
     return (
         isinstance(name, str)
         and 0 < len(name) <= _MAX_FILENAME
-        and name not in {".", ".."}
+        and name != "."
+        and ".." not in name
         and not any(c in name for c in "/\\:")
         and all(c.isprintable() for c in name)
     )

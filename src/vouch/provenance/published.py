@@ -10,28 +10,23 @@ Integrity API (404) has no provenance; any other answer, or a download cut short
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from packaging.utils import (
-    canonicalize_name,
-)
 from packaging.version import InvalidVersion, Version
 from pypi_attestations import Distribution, Provenance
 
-from vouch.build.builder import default_cache_dir
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
-from vouch.index.simple import PYPI_SIMPLE, IndexFile, SimpleIndex
+from vouch.host import Progress, default_cache_dir
+from vouch.index import PYPI_SIMPLE
+from vouch.index.simple import IndexFile, SimpleIndex, files_of_release
 from vouch.index.urls import redact
-from vouch.models.dist import dist_name_version
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
 from vouch.provenance.verify import check_provenance, load_provenance
 from vouch.trust import Trust
 
-Progress = Callable[[str], None]
 NO_PROVENANCE_URLS = (
     "the index lists no PEP 740 provenance URL for any of these files (an index or mirror without "
     "PEP 740 lists none); each was looked up in the Integrity API on the index's host"
@@ -59,19 +54,13 @@ class ReleaseOptions:
     transport: httpx.BaseTransport | None = None
 
 
-def release_files(files: list[IndexFile], name: str, version: Version) -> list[IndexFile]:
-    """The sdists and wheels of ``name`` ``version`` among a project's files (yanked ones included)."""
-    wanted = (canonicalize_name(name), version)
-    return [file for file in files if dist_name_version(file.filename) == wanted]
-
-
 def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None) -> ProvenanceReport:
     name, version = parse_release(options.release)
     with SimpleIndex(
         options.index_url, cache_dir=options.cache_dir / "dists", transport=options.transport
     ) as index:
         progress(f"reading {name} from {redact(options.index_url)}")
-        files = release_files(index.project_files(name), name, version)
+        files = files_of_release(index.project_files(name), name, version)
         if not files:
             raise CheckError(f"{redact(options.index_url)} lists no sdist or wheel of {name} {version}")
         reports = []

@@ -1,1 +1,0 @@
-"""Pure data: build records and the artifacts they name. No I/O."""

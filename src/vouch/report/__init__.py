@@ -1,1 +1,0 @@
-"""Rendering reports for people (rich); JSON is each model's ``to_json``."""
