@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -293,3 +294,41 @@ def test_an_unpublished_vouch_release_says_how_to_pin_a_wheel(tmp_path: Path) ->
         write_workflow(options, tmp_path / "release.yml")
     assert "--vouch-wheel" in (raised.value.hint or "")
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+# --- the release managers' statements arrive as git notes, nothing is committed -------------------
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_the_check_job_fetches_the_notes_ref_and_reads_it(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = generate(kind, tmp_path, capsys)
+    document: dict[Any, Any] = yaml.safe_load(out.read_text())
+    if kind == "github":
+        scripts = [step.get("run", "") for step in document["jobs"]["check"]["steps"]]
+        others = [step.get("run", "") for name, job in document["jobs"].items() if name != "check"
+                  for step in job["steps"]]  # fmt: skip
+    else:
+        scripts = document["check"]["script"]
+        others = [line for name, job in document.items() if isinstance(job, dict) and name != "check"
+                  for line in job.get("script", [])]  # fmt: skip
+    check = "\n".join(scripts)
+    assert "git fetch --no-tags origin refs/notes/vouch:refs/notes/vouch" in check
+    assert check.index("refs/notes/vouch:refs/notes/vouch") < check.index("vouch check")
+    (command,) = [line for script in scripts for line in script.replace("\\\n", " ").splitlines()
+                  if "vouch check" in line]  # fmt: skip
+    assert "--git-notes --rev HEAD" in command
+    assert "release-evidence" not in out.read_text()  # the old hand-over, which changed the tagged commit
+    assert not any("git commit" in s or "git push" in s or "git tag" in s for s in [*scripts, *others])
+    audit = subprocess.run([sys.executable, "-m", "vouch", "audit", str(out)], capture_output=True, text=True,
+                           check=False, env=os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                                                  f"{os.environ['PATH']}"})  # fmt: skip
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_the_evidence_dir_option_is_gone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "release.yml"
+    args = ["ci", "github", "--project", "demo", "--out", str(out), "--evidence-dir", "x", *OFFLINE]
+    assert main(args) == 2
+    assert not out.exists()

@@ -19,7 +19,7 @@ def add_parser(subparsers: Any) -> None:
         "attest",
         help="write DIST.publish.attestation for each file, from the CI job's OIDC identity",
         description="In CI with an ambient OIDC credential (GitHub Actions with `id-token: write`, "
-        "GitLab CI, Google Cloud), sign a PEP 740 publish attestation for each distribution with "
+        "GitLab CI, Google Cloud, CircleCI), sign a PEP 740 publish attestation for each distribution with "
         "Sigstore, verify each against the expected publisher, then write DIST.publish.attestation "
         "(all or none; an existing one is never overwritten).",
     )

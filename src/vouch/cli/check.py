@@ -30,6 +30,12 @@ def add_parser(subparsers: Any) -> None:
         "--evidence", type=Path, action="append", metavar="FILE",
         help="evidence files (default: NAME-VERSION.intoto.jsonl beside the artifacts)",
     )  # fmt: skip
+    parser.add_argument("--git-notes", action="store_true",
+                        help="also read the note (refs/notes/vouch) of --rev's commit")  # fmt: skip
+    parser.add_argument("--repo", type=Path, default=Path(), metavar="DIR",
+                        help="--git-notes: the git repository (default: .)")  # fmt: skip
+    parser.add_argument("--rev", default="HEAD", metavar="REV",
+                        help="--git-notes: the release's tag or commit (default: HEAD)")  # fmt: skip
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--vsa", type=Path, metavar="OUT", help="write a SLSA Verification Summary")
     add_trust_options(parser)
@@ -64,6 +70,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.policy.model import load_policy  # noqa: PLC0415
     from vouch.policy.vsa import verification_summary  # noqa: PLC0415
     from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+    from vouch.sign.notes import read_note  # noqa: PLC0415
     from vouch.trust import Trust  # noqa: PLC0415
 
     trust = Trust(staging=args.staging, pinned=args.trusted_root)
@@ -71,8 +78,11 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     for warning in policy.warnings:
         err.print(f"warning: {warning}", markup=False)
     artifacts: list[Path] = args.artifacts
-    evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
-    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_evidence(trust))
+    evidence = args.evidence or []
+    notes = read_note(args.repo, args.rev)[1] if args.git_notes else []
+    if not evidence and not args.git_notes:
+        evidence = [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
+    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_evidence(trust), lines=notes)
     if args.vsa is not None:
         try:
             write_json_atomic(args.vsa, verification_summary(report))

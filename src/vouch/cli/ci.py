@@ -21,8 +21,6 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--project", help="the PyPI project (default: [project] name of pyproject.toml)")
     parser.add_argument("--python", default="3.11", help="the Python of the build (default: 3.11)")
     parser.add_argument("--policy", default="vouch.toml", help="the policy file in the repository")
-    parser.add_argument("--evidence-dir", default="release-evidence",
-                        help="where release managers commit their signed statements")  # fmt: skip
     parser.add_argument("--environment", default="pypi", help="the protected deployment environment")
     parser.add_argument("--tag-pattern", default="v*",
                         help='the release tags (GitHub glob; default "v*"; Django: "[0-9]*")')  # fmt: skip
@@ -51,7 +49,6 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         project=args.project or project_name(Path()),
         python=args.python,
         policy=args.policy,
-        evidence_dir=args.evidence_dir,
         environment=args.environment,
         tag_pattern=args.tag_pattern,
         image=args.image,

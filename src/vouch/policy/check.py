@@ -28,7 +28,7 @@ from vouch.intoto import StatementError, Vouch, load_json, parse_statement, read
 from vouch.policy.model import Policy, TrustedSigner
 from vouch.sign import openpgp
 from vouch.sign.envelope import EnvelopeError, parse_envelope
-from vouch.sign.evidence import read_evidence
+from vouch.sign.evidence import EvidenceLine, read_evidence
 
 # a verifier for evidence lines that are not DSSE envelopes (Sigstore bundles): returns the
 # trusted signer names and the payload, or raises ValueError with the reason
@@ -157,7 +157,9 @@ def check(
     *,
     now: datetime.datetime | None = None,
     bundle_verifier: BundleVerifier | None = None,
+    lines: Sequence[EvidenceLine] = (),
 ) -> CheckReport:
+    """``lines``: evidence from elsewhere than ``evidence`` files (git notes), read the same way."""
     now = now or datetime.datetime.now(datetime.UTC)
     results = []
     for path in artifacts:
@@ -170,12 +172,13 @@ def check(
     if len(by_name) != len(results):
         raise UsageError("two artifacts have the same file name")
     report = CheckReport(results, [], set(), policy, [])
-    for line in read_evidence(evidence):
+    for line in [*read_evidence(evidence), *lines]:
         report.inputs.append((line.source, line.sha256))
         if line.text is None:
             report.rejected.append(Rejection(line.source, f"unreadable: {line.problem}"))
             continue
-        _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier)
+        _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier,
+                     commit=line.commit)  # fmt: skip
     _conclude(report, policy)
     return report
 
@@ -188,6 +191,7 @@ def _accept_line(
     *,
     now: datetime.datetime,
     bundle_verifier: BundleVerifier | None,
+    commit: str | None = None,
 ) -> None:  # fmt: skip
     policy = report.policy
     try:
@@ -222,6 +226,10 @@ def _accept_line(
         report.rejected.append(Rejection(source, f"not a vouch: {exc}", signers))
         return
     (name,) = names
+    if commit is not None and vouch.commit != commit:
+        reason = f"signed over commit {vouch.commit[:64]}, but it is in the note of commit {commit}"
+        report.rejected.append(Rejection(source, reason, name))
+        return
     granted = next(s.roles for s in policy.signers if s.name == name)
     if vouch.role is not None and vouch.role not in granted:
         reason = f"signed as {vouch.role!r}, a role the policy does not grant {name}"

@@ -1,7 +1,8 @@
 """``vouch attest``: PEP 740 publish attestations from a CI job's ambient OIDC identity.
 
 In GitHub Actions (with ``permissions: id-token: write``), GitLab CI (with an ``id_tokens`` entry
-``SIGSTORE_ID_TOKEN`` of audience ``sigstore``), Google Cloud, and the other CIs the ``id``
+``SIGSTORE_ID_TOKEN`` of audience ``sigstore``), Google Cloud, CircleCI (``id`` runs the job's
+``circleci run oidc get --claims '{"aud": "sigstore"}' --root-issuer``), and the other CIs the ``id``
 package knows, the job's OIDC token is exchanged with Sigstore for a short-lived certificate, and
 each distribution gets ``DIST.publish.attestation``. All attestations are verified against the
 expected publisher before any is written; an existing attestation file is never overwritten. The
@@ -34,7 +35,8 @@ NO_CREDENTIAL = (
 GRANT = (
     "on GitHub Actions give the job `permissions: id-token: write` (pull requests from forks get no "
     "token); on GitLab CI add `id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}}` to the job; on Google "
-    "Cloud run as a service account"
+    "Cloud run as a service account; on CircleCI the token comes from `circleci run oidc get`, so "
+    "the job's `circleci` command must be on PATH"
 )
 Credential = Callable[[], str | None]
 Signer = Callable[[str, Sequence[Distribution], bool], list[Attestation]]

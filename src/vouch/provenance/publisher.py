@@ -5,6 +5,9 @@ github:OWNER/REPO/WORKFLOW.yml[@ENVIRONMENT]     a GitHub Actions Trusted Publis
 gitlab:NAMESPACE/PROJECT/PATH.yml[@ENVIRONMENT]  a GitLab CI Trusted Publisher ("//" before the path
                                                  when the CI file is in a folder: a/b//ci/release.yml)
 google:EMAIL                                     a Google Cloud service account
+circleci:PROJECT_ID/PIPELINE_DEFINITION_ID[,VCS_ORIGIN[,VCS_REF]]
+                                                 a CircleCI Trusted Publisher (the IDs are UUIDs; the
+                                                 origin is host/owner/repo, the ref refs/...)
 email:ADDRESS,ISSUER                             a person's Sigstore identity (not a Trusted Publisher)
 ```
 
@@ -19,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypi_attestations import GitHubPublisher, GitLabPublisher, GooglePublisher, Publisher
+from pypi_attestations import CircleCIPublisher, GitHubPublisher, GitLabPublisher, GooglePublisher, Publisher
 from sigstore.verify.policy import Identity, VerificationPolicy
 
 from vouch.errors import ProjectConfigError, UsageError
 
 SPEC_FORMS = (
     "github:OWNER/REPO/WORKFLOW.yml[@ENVIRONMENT], gitlab:NAMESPACE/PROJECT/PATH.yml[@ENVIRONMENT], "
-    "google:EMAIL or email:ADDRESS,ISSUER"
+    "google:EMAIL, circleci:PROJECT_ID/PIPELINE_DEFINITION_ID[,VCS_ORIGIN[,VCS_REF]] or email:ADDRESS,ISSUER"
 )
 _SEGMENT = r"[A-Za-z0-9_.-]+"
 _GITHUB = re.compile(rf"^(?P<repo>{_SEGMENT}/{_SEGMENT})/(?P<workflow>{_SEGMENT}\.ya?ml)(?:@(?P<env>.*))?$")
@@ -34,6 +37,10 @@ _GITLAB_PATH = r"(?P<path>[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.ya?ml)"
 _GITLAB = re.compile(
     rf"^(?P<repo>{_SEGMENT}(?:/{_SEGMENT})+?)(?://{_GITLAB_PATH}|/(?P<file>{_SEGMENT}\.ya?ml))(?:@(?P<env>.*))?$"
 )
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_CIRCLECI = re.compile(rf"^(?P<project>{_UUID})/(?P<pipeline>{_UUID})$")
+_VCS_ORIGIN = re.compile(r"^[A-Za-z0-9.-]+(?:/[A-Za-z0-9_.-]+)+$")  # github.com/OWNER/REPO, no scheme
+_VCS_REF = re.compile(r"^refs/[^\s\x00-\x1f\x7f]+$")
 _EMAIL = re.compile(r"^[^@\s,/]+@[^@\s,/]+\.[^@\s,/]+$")
 _ISSUER = re.compile(r"^https://[^\s,]+$")
 
@@ -44,7 +51,7 @@ class ExpectedPublisher:
 
     spec: str
     kind: str
-    identity: GitHubPublisher | GitLabPublisher | GooglePublisher | VerificationPolicy
+    identity: GitHubPublisher | GitLabPublisher | GooglePublisher | CircleCIPublisher | VerificationPolicy
     environment: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +75,8 @@ def parse_publisher(spec: str) -> ExpectedPublisher:
         expected = ExpectedPublisher(spec, "GitLab", gitlab, env)
     elif kind == "google" and _EMAIL.match(rest):
         expected = ExpectedPublisher(spec, "Google", GooglePublisher(email=rest))
+    elif kind == "circleci":
+        expected = _circleci(spec, rest)
     elif kind == "email":
         address, _, issuer = rest.partition(",")
         if _EMAIL.match(address) and _ISSUER.match(issuer):
@@ -75,6 +84,29 @@ def parse_publisher(spec: str) -> ExpectedPublisher:
     if expected is None:
         raise UsageError(f"publisher {spec!r} is not one of: {SPEC_FORMS}")
     return expected
+
+
+def _circleci(spec: str, rest: str) -> ExpectedPublisher | None:
+    """``PROJECT_ID/PIPELINE_DEFINITION_ID[,VCS_ORIGIN[,VCS_REF]]``: the certificate's Build Signer URI
+    names the two IDs; the origin and ref, when given, must be the certificate's source repository
+    and ref (pipelines triggered by a custom webhook have neither)."""
+    ids, *optional = rest.split(",", 2)
+    match = _CIRCLECI.match(ids)
+    if match is None:
+        return None
+    origin = optional[0] if optional else None
+    ref = optional[1] if len(optional) > 1 else None
+    if origin is not None and not _VCS_ORIGIN.match(origin):
+        raise UsageError(
+            f"publisher {spec!r}: the VCS origin {origin!r} is not HOST/OWNER/REPO (no https://)"
+        )
+    if ref is not None and not _VCS_REF.match(ref):
+        raise UsageError(f"publisher {spec!r}: the VCS ref {ref!r} is not a refs/... name")
+    circleci = CircleCIPublisher(
+        project_id=match["project"].lower(), pipeline_definition_id=match["pipeline"].lower(),
+        vcs_origin=origin, vcs_ref=ref,
+    )  # fmt: skip
+    return ExpectedPublisher(spec, "CircleCI", circleci)
 
 
 def _environment(spec: str, value: str | None) -> str | None:
@@ -119,7 +151,7 @@ def resolve_publisher(spec: str | None, policy: Path | None) -> ExpectedPublishe
 
 
 def describe_claim(claim: Publisher) -> str:
-    """A publisher claimed by an index, written as a SPEC (CircleCI, which has none, by its fields)."""
+    """A publisher claimed by an index, written as a SPEC (an unknown kind by its fields)."""
     if isinstance(claim, GitHubPublisher):
         return f"github:{claim.repository}/{claim.workflow}" + (
             f"@{claim.environment}" if claim.environment else ""
@@ -130,7 +162,14 @@ def describe_claim(claim: Publisher) -> str:
         return f"gitlab:{claim.repository}{separator}{claim.workflow_filepath}{env}"
     if isinstance(claim, GooglePublisher):
         return f"google:{claim.email}"
-    return f"{claim.kind}: {claim.model_dump_json(exclude={'kind'})}"
+    if isinstance(claim, CircleCIPublisher):  # the last kind pypi-attestations 0.0.30 knows
+        parts = [f"circleci:{claim.project_id}/{claim.pipeline_definition_id}"]
+        if claim.vcs_origin or claim.vcs_ref:
+            parts.append(claim.vcs_origin or "(no origin)")
+        if claim.vcs_ref:
+            parts.append(claim.vcs_ref)
+        return ",".join(parts)
+    return f"{claim.kind}: {claim.model_dump_json(exclude={'kind'})}"  # type: ignore[unreachable]  # a newer kind
 
 
 def claimed_environment(claim: Publisher) -> str | None:

@@ -8,6 +8,11 @@ protected environment). It has no zizmor findings under the regular and pedantic
 Both install vouch only from the hash-pinned requirements file written beside them (see
 ``vouch.publish.requirements``); the GitLab pipeline's image is pinned by digest. The signing job
 checks out that file alone (a sparse checkout), never the project.
+
+The release managers' signed statements reach the check job as git notes on the tagged commit
+(``refs/notes/vouch``, see ``vouch.sign.notes``): the job fetches that ref and runs ``vouch check
+--git-notes``. Nothing is committed to hand them over, so the tagged commit stays the one every
+statement names.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ class WorkflowOptions:
     project: str
     python: str = "3.11"
     policy: str = "vouch.toml"
-    evidence_dir: str = "release-evidence"
     environment: str = "pypi"
     tag_pattern: str = "v*"  # GitHub's glob for release tags; Django's tags are bare: "[0-9]*"
     vouch_version: str = __version__
@@ -92,7 +96,7 @@ def render(options: WorkflowOptions, requirements: str = FILENAME, local_wheels:
     """The workflow text; ``requirements`` and ``local_wheels`` are paths from the repository root."""
     if options.kind not in TEMPLATES:
         raise UsageError(f"unknown CI {options.kind!r}: choose github or gitlab")
-    plain = (options.project, options.python, options.policy, options.evidence_dir, options.environment)
+    plain = (options.project, options.python, options.policy, options.environment)
     for value in (*plain, requirements, *local_wheels):
         if not value or any(c in value for c in "\n\r\"'$`{}\\ "):
             raise UsageError(f"{value!r} cannot go into a workflow: use plain names and paths")
@@ -105,7 +109,6 @@ def render(options: WorkflowOptions, requirements: str = FILENAME, local_wheels:
         "@VOUCH_VERSION@": options.vouch_version,
         "@PYTHON@": options.python,
         "@POLICY@": options.policy,
-        "@EVIDENCE_DIR@": options.evidence_dir,
         "@ENVIRONMENT@": options.environment,
         "@PROJECT@": options.project,
         "@TAG_PATTERN@": options.tag_pattern,

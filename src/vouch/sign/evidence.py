@@ -58,7 +58,7 @@ def release_stem(filenames: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Signed:
-    evidence: Path
+    evidence: Path | None  # None: the envelope went elsewhere only (a git note)
     statement: Vouch
     keyid: str
     envelope: dict[str, Any]
@@ -89,9 +89,9 @@ def statement_from_artifacts(artifacts: Sequence[Path], commit: str | None, role
     return Vouch({p.name: file_sha256(p) for p in artifacts}, VOUCH_PREDICATE, commit, None, role)
 
 
-def sign(statement: Vouch, signer: Signer | None, evidence: Path) -> Signed:
+def sign(statement: Vouch, signer: Signer | None, evidence: Path | None) -> Signed:
     """Sign ``statement`` (keyless with Sigstore when ``signer`` is None) and append the
-    envelope, or the Sigstore bundle, as one line of ``evidence``."""
+    envelope, or the Sigstore bundle, as one line of ``evidence`` (unless it is None)."""
     try:
         read_vouch(statement.to_statement())  # what `vouch check` would refuse is never signed
     except StatementError as exc:
@@ -104,7 +104,8 @@ def sign(statement: Vouch, signer: Signer | None, evidence: Path) -> Signed:
         except (ValueError, OSError, UnsupportedLibraryError) as exc:
             raise ToolError(f"signing failed: {str(exc)[:300]}") from exc
         keyid = signer.public_key.keyid
-    append_evidence(evidence, envelope)
+    if evidence is not None:
+        append_evidence(evidence, envelope)
     return Signed(evidence, statement, keyid, envelope)
 
 
@@ -136,10 +137,11 @@ def append_evidence(evidence: Path, envelope: dict[str, Any]) -> None:
 class EvidenceLine:
     """One non-blank line of an evidence file: its text, or why it cannot be read."""
 
-    source: str  # FILE:LINE
+    source: str  # FILE:LINE, or git-note:REF@COMMIT:LINE
     sha256: str  # of the line's bytes, for the verification summary
     text: str | None
     problem: str | None = None
+    commit: str | None = None  # the commit its statement must name (a git note's), None for a file
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, str | None]]:
@@ -171,23 +173,31 @@ def read_evidence(paths: Sequence[Path]) -> list[EvidenceLine]:
             if not stat.S_ISREG(path.stat().st_mode):
                 raise UsageError(f"evidence file {path} is not a regular file")
             with path.open("rb") as stream:
-                for number, data, long_digest in _lines(stream):
-                    source = f"{path}:{number}"
-                    if data is None:
-                        problem = f"the line is longer than {MAX_LINE} bytes"
-                        lines.append(EvidenceLine(source, long_digest or "", None, problem))
-                        continue
-                    if not data.strip():
-                        continue
-                    digest = hashlib.sha256(data).hexdigest()
-                    try:
-                        lines.append(EvidenceLine(source, digest, data.decode("utf-8")))
-                    except UnicodeDecodeError as exc:
-                        lines.append(EvidenceLine(source, digest, None, f"not UTF-8 (byte {exc.start})"))
+                lines += read_evidence_stream(stream, str(path))
         except FileNotFoundError:
             raise UsageError(f"evidence file {path} does not exist") from None
         except OSError as exc:
             raise CheckError(f"cannot read {path}: {exc.strerror}") from exc
+    return lines
+
+
+def read_evidence_stream(stream: BinaryIO, origin: str, commit: str | None = None) -> list[EvidenceLine]:
+    """Every non-blank line of ``stream`` (an evidence file, a git note), each ``ORIGIN:LINE``;
+    ``commit``: the commit every statement of this origin must name (a git note's commit)."""
+    lines: list[EvidenceLine] = []
+    for number, data, long_digest in _lines(stream):
+        source = f"{origin}:{number}"
+        if data is None:
+            problem = f"the line is longer than {MAX_LINE} bytes"
+            lines.append(EvidenceLine(source, long_digest or "", None, problem, commit))
+            continue
+        if not data.strip():
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            lines.append(EvidenceLine(source, digest, data.decode("utf-8"), None, commit))
+        except UnicodeDecodeError as exc:
+            lines.append(EvidenceLine(source, digest, None, f"not UTF-8 (byte {exc.start})", commit))
     return lines
 
 
@@ -197,7 +207,8 @@ def default_evidence(near: Path, filenames: Sequence[str]) -> Path:
 
 def dumps(signed: Signed) -> str:
     return json.dumps(
-        {"evidence": str(signed.evidence), "keyid": signed.keyid, "subjects": signed.statement.subjects,
+        {"evidence": None if signed.evidence is None else str(signed.evidence), "keyid": signed.keyid,
+         "subjects": signed.statement.subjects,
          "commit": signed.statement.commit, "role": signed.statement.role},
         indent=2,
     )  # fmt: skip
