@@ -68,11 +68,64 @@ class ArtifactVerdict:
         }
 
 
+class SourceClass(StrEnum):
+    """Where an sdist member comes from, against the release's git tag."""
+
+    FROM_GIT = "from-git"  # the tagged file, same bytes
+    GENERATED = "generated"  # not the tagged bytes, explained by a named rule of the backend or a plugin
+    MODIFIED = "modified"  # in git, other bytes, not explained
+    NOT_IN_GIT = "not-in-git"  # neither in git nor explained
+
+
+@dataclass(frozen=True)
+class SourceMember:
+    member: str  # the path inside the sdist's top folder
+    kind: SourceClass
+    rule: str = ""  # for generated: the rule that explains it; otherwise a note (mode, line endings)
+    diff: str = ""  # for modified: a bounded unified diff, or a summary for binary content
+
+    def to_json(self) -> dict[str, Any]:
+        return {"member": self.member, "class": str(self.kind), "rule": self.rule, "diff": self.diff}
+
+
+@dataclass(frozen=True)
+class SourceFidelity:
+    """Every member of a published sdist classified against the tree of the release's tag."""
+
+    repository: str
+    tag: str
+    commit: str
+    members: tuple[SourceMember, ...]
+    omitted: int  # files of the tag that the sdist leaves out
+    omitted_examples: tuple[str, ...] = ()
+
+    def of(self, kind: SourceClass) -> tuple[SourceMember, ...]:
+        return tuple(m for m in self.members if m.kind is kind)
+
+    @property
+    def ok(self) -> bool:
+        return not self.of(SourceClass.MODIFIED) and not self.of(SourceClass.NOT_IN_GIT)
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {str(k): len(self.of(k)) for k in SourceClass}
+        return {
+            "verdict": "from-git" if self.ok else "differs-from-git",
+            "repository": self.repository,
+            "tag": self.tag,
+            "commit": self.commit,
+            "counts": counts,
+            "omitted_from_sdist": self.omitted,
+            "omitted_examples": list(self.omitted_examples),
+            "members": [m.to_json() for m in self.members if m.kind is not SourceClass.FROM_GIT],
+        }
+
+
 @dataclass(frozen=True)
 class RebuildReport:
     recipe: dict[str, Any]
     artifacts: tuple[ArtifactVerdict, ...]
     warnings: tuple[str, ...] = field(default=())
+    source: SourceFidelity | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -84,6 +137,8 @@ class RebuildReport:
         return Verdict.BIT_IDENTICAL
 
     def exit_code(self, *, accept_equivalent: bool = False) -> int:
+        if self.source is not None and not self.source.ok:
+            return 1
         if self.verdict is Verdict.BIT_IDENTICAL:
             return 0
         if self.verdict is Verdict.EQUIVALENT and accept_equivalent:
@@ -96,4 +151,4 @@ class RebuildReport:
             "recipe": self.recipe,
             "artifacts": [a.to_json() for a in self.artifacts],
             "warnings": list(self.warnings),
-        }
+        } | ({"source": self.source.to_json()} if self.source is not None else {})
