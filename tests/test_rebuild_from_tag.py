@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from tests import intree
 from tests.gitrepo import make_repo
 from tests.localindex import LocalIndex
+from tests.projects import FLIT, HATCH_VCS, SETUPTOOLS_SCM, Project
 from tests.releaser import add_file, append_line, build_release, tamper_sdist
 from vouch.cli import main
 
@@ -93,3 +96,102 @@ def test_intree_tampered_sdist_fails_naming_the_members(
     assert "+import os; os.system('id')" in members["demo_intree/__init__.py"]["diff"]
     assert members["demo_intree/_hook.py"]["class"] == "not-in-git"
     assert code == 1
+
+
+BACKENDS = ("flit_core", "hatchling", "hatch-vcs", "setuptools", "setuptools-scm")
+
+
+@pytest.fixture(scope="session")
+def backend_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build backends and their dependencies, from PyPI, to serve from the local index."""
+    dest = tmp_path_factory.mktemp("backend-wheels")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary", ":all:", "--dest", str(dest),
+         *BACKENDS],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return dest
+
+
+def _scm_files(base: Project, table: str, key: str) -> dict[str, str]:
+    """``base`` with its scm plugin writing a version file that git ignores."""
+    files = dict(base.files)
+    version_file = f"{base.dist}/_version.py"
+    files["pyproject.toml"] = files["pyproject.toml"].replace(table, f'{table}{key} = "{version_file}"\n')
+    assert version_file in files["pyproject.toml"]
+    files[".gitignore"] += f"{version_file}\n"
+    return files
+
+
+RELEASES = {
+    "flit_core": (FLIT, FLIT.files, "0.9.0", ()),
+    "hatch-vcs": (
+        HATCH_VCS,
+        _scm_files(
+            HATCH_VCS, '[tool.hatch.version]\nsource = "vcs"\n', "[tool.hatch.build.hooks.vcs]\nversion-file"
+        ),
+        "4.5.6",
+        ("demo_hatch_vcs/_version.py",),
+    ),
+    "setuptools-scm": (
+        SETUPTOOLS_SCM,
+        _scm_files(SETUPTOOLS_SCM, "[tool.setuptools_scm]\n", "version_file"),
+        "v2.0.1",
+        ("demo_scm/_version.py",),
+    ),
+}
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("backend", sorted(RELEASES))
+def test_release_from_a_backend_is_traced_and_tampering_is_caught(
+    backend: str,
+    backend_wheels: Path,
+    tmp_path: Path,
+    index: LocalIndex,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project, files, tag, version_files = RELEASES[backend]
+    repo = tmp_path / "repo"
+    make_repo(repo, files, executables=project.executables, tag=tag)
+    for wheel in backend_wheels.iterdir():
+        shutil.copyfile(wheel, index.packages / wheel.name)
+    sdist, wheel = build_release(repo, tmp_path / "dist", env={"UV_INDEX_URL": index.simple_url})
+    publish((sdist, wheel), index)
+    spec = f"pypi:{project.dist}=={project.version}"
+    args = ["rebuild", spec, "--index", index.simple_url, "--source", str(repo), "--json"]
+    code, out, err = run(args, capsys)
+    report = json.loads(out)
+    source = report["source"]
+    assert source["verdict"] == "from-git", source
+    assert source["tag"] == tag
+    generated = {m["member"]: m["rule"] for m in source["members"] if m["class"] == "generated"}
+    assert "PKG-INFO" in generated
+    for version_file in version_files:
+        assert "written by" in generated[version_file]
+    published_sdist = report["artifacts"][0]
+    assert published_sdist["filename"] == sdist.name
+    if backend == "setuptools-scm":
+        # setuptools stamps the gzip header and the members with the clock, and setuptools-scm
+        # records the branch: the releaser's "main", the rebuild's detached "HEAD"
+        assert published_sdist["verdict"] == "different"
+        assert {n["aspect"] for n in published_sdist["normalizations"]} <= {"gzip-mtime", "mtime"}
+        (difference,) = published_sdist["differences"]
+        assert difference["member"].endswith(".egg-info/scm_version.json")
+        assert '-  "branch": "main",' in difference["content"]["diff"]
+    else:
+        assert published_sdist["verdict"] == "bit-identical", published_sdist
+    assert report["artifacts"][1]["verdict"] == "bit-identical", report["artifacts"][1]
+    assert code in {0, 1}, err
+
+    top = sdist.name.removesuffix(".tar.gz")
+    module = f"{project.dist}/__init__.py"
+    tamper_sdist(sdist, append_line(f"{top}/{module}", "import os; os.system('id')"))
+    tamper_sdist(sdist, add_file(f"{top}/{project.dist}/_hook.py", b"payload = 1\n"))
+    (index.packages / sdist.name).write_bytes(sdist.read_bytes())
+    code, out, _ = run(args, capsys)
+    assert code == 1
+    members = {m["member"]: m["class"] for m in json.loads(out)["source"]["members"]}
+    assert members[module] == "modified"
+    assert members[f"{project.dist}/_hook.py"] == "not-in-git"
