@@ -37,10 +37,10 @@ from vouch.host import Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex
 from vouch.index.urls import redact
-from vouch.rebuild.compare import compare_artifacts
 from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
 from vouch.rebuild.infer import infer_recipe
-from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport, Verdict
+from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
+from vouch.rebuild.wheelcheck import compare_published
 
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
@@ -159,16 +159,11 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
                 tmp=work / "tmp",
                 source_date_epoch=recipe.source_date_epoch,
             )
+            runner.env |= recipe.environment
             progress(f"building {wheel_file.filename} from the published sdist")
             rebuilt = runner.build(project, "wheel", work / "out", installed.versions)
             progress("comparing")
-            verdict = compare_artifacts(published, rebuilt)
-            if rebuilt.name != published.name:
-                note = f"the rebuild is named {rebuilt.name}"
-                verdict = ArtifactVerdict(
-                    published.name, verdict.expected_sha256, verdict.rebuilt_sha256,
-                    Verdict.DIFFERENT, verdict.normalisations, verdict.differences, note,
-                )  # fmt: skip
+            verdict = compare_published(published, rebuilt, recipe)
             verdicts.append(verdict)
             kept.append(rebuilt)
             recipe_json = recipe.to_json() | {
