@@ -88,6 +88,8 @@ def test_intree_tampered_sdist_fails_naming_the_members(
     args = ["rebuild", "pypi:demo-intree==1.0", "--index", index.simple_url, "--source", str(repo)]
     code, out, err = run(args, capsys)
     assert code == 1, err
+    headline = "code differs: the sdist is not tag v1.0: demo_intree/__init__.py, demo_intree/_hook.py"
+    assert out.startswith(headline)
     assert "SOURCE DIFFERS FROM GIT" in out
     assert "+import os; os.system('id')" in out
     code, out, _ = run([*args, "--json"], capsys)
@@ -180,6 +182,7 @@ def test_release_from_a_backend_is_traced_and_tampering_is_caught(
         (difference,) = published_sdist["differences"]
         assert difference["member"].endswith(".egg-info/scm_version.json")
         assert '-  "branch": "main",' in difference["content"]["diff"]
+        assert report["headline"].startswith("recipe not reproduced: the environment differs")
     else:
         assert published_sdist["verdict"] == "bit-identical", published_sdist
     assert report["artifacts"][1]["verdict"] == "bit-identical", report["artifacts"][1]

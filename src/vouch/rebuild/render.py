@@ -38,6 +38,8 @@ _ALARMS = (SourceClass.MODIFIED, SourceClass.NOT_IN_GIT)
 
 
 def render_rebuild(report: RebuildReport, out: Console) -> None:
+    style = "bold red" if report.exit_code(accept_equivalent=True) else f"bold {STYLES[report.verdict]}"
+    out.print(Text(report.headline(), style))
     if report.source is not None:
         render_source(report.source, out)
     for key, value in report.recipe.items():

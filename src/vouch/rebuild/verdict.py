@@ -9,9 +9,13 @@ the members and aspects that differ. An artifact that could not be compared is `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+# members that record the build environment (generator, metadata version, file list), not the code
+_ENVIRONMENT_MEMBER = re.compile(r"(\.dist-info/(WHEEL|METADATA|RECORD)|(^|/)PKG-INFO|\.egg-info/[^/]+)$")
 
 
 class Verdict(StrEnum):
@@ -120,6 +124,9 @@ class SourceFidelity:
         }
 
 
+_ALARMS = (SourceClass.MODIFIED, SourceClass.NOT_IN_GIT)
+
+
 @dataclass(frozen=True)
 class RebuildReport:
     recipe: dict[str, Any]
@@ -136,6 +143,27 @@ class RebuildReport:
             return Verdict.EQUIVALENT
         return Verdict.BIT_IDENTICAL
 
+    def headline(self) -> str:
+        """What a person can act on: reproduced; reproduced after named normalisations; recipe
+        not reproduced (only what the environment writes differs: build metadata, another tag,
+        a Windows build); code differs (with the members)."""
+        if self.source is not None and not self.source.ok:
+            alarms = [m.member for m in self.source.members if m.kind in _ALARMS]
+            return f"code differs: the sdist is not tag {self.source.tag}: {', '.join(alarms[:8])}"
+        if self.verdict is Verdict.BIT_IDENTICAL:
+            return "reproduced"
+        if self.verdict is Verdict.EQUIVALENT:
+            aspects = sorted({n.aspect for a in self.artifacts for n in a.normalisations})
+            return f"reproduced after named normalisations: {', '.join(aspects)}"
+        members = [str(d.get("member") or "(archive)") for a in self.artifacts for d in a.differences]
+        code = [m for m in members if not _ENVIRONMENT_MEMBER.search(m)]
+        if code:
+            more = f" and {len(code) - 8} more" if len(code) > 8 else ""
+            return f"code differs: {', '.join(code[:8])}{more}"
+        notes = "; ".join(a.note for a in self.artifacts if a.verdict is Verdict.DIFFERENT and a.note)
+        shown = ", ".join(members[:8]) or notes or "no member named"
+        return f"recipe not reproduced: the environment differs ({shown})"
+
     def exit_code(self, *, accept_equivalent: bool = False) -> int:
         if self.source is not None and not self.source.ok:
             return 1
@@ -148,6 +176,7 @@ class RebuildReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": str(self.verdict),
+            "headline": self.headline(),
             "recipe": self.recipe,
             "artifacts": [a.to_json() for a in self.artifacts],
             "warnings": list(self.warnings),
