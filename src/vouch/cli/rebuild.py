@@ -31,7 +31,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--index", default=PYPI_SIMPLE, metavar="URL",
                         help="the PEP 691 simple API for pypi: targets (default: PyPI)")  # fmt: skip
     parser.add_argument("--source", type=Path, metavar="PATH",
-                        help="a local clone holding the recorded commit")  # fmt: skip
+                        help="a local clone holding the recorded commit; for pypi: the project's "
+                        "git clone, to trace the sdist to the release's tag")  # fmt: skip
+    parser.add_argument("--rev", metavar="TAG",
+                        help="for pypi: with --source, the release's revision (default: the tag "
+                        "V, vV or NAME-V of the version)")  # fmt: skip
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="a folder with the recorded artifacts, for a member-level diff")  # fmt: skip
     parser.add_argument("--python", metavar="PATH",
@@ -48,19 +52,25 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.errors import UsageError  # noqa: PLC0415
+    from vouch.rebuild.fromtag import SourceOptions  # noqa: PLC0415
     from vouch.rebuild.published import PublishedOptions, rebuild_published  # noqa: PLC0415
     from vouch.rebuild.replay import RebuildOptions, rebuild_record  # noqa: PLC0415
 
     if args.target.startswith("pypi:"):
-        for flag in ("source", "against", "python", "out"):
+        for flag in ("against", "python"):
             if getattr(args, flag) is not None:
-                raise UsageError(f"--{flag.replace('_out', '')} applies to a build record, not to pypi:")
+                raise UsageError(f"--{flag} applies to a build record, not to pypi:")
+        source = SourceOptions(args.source, args.rev) if args.source is not None else None
+        if source is None and args.rev is not None:
+            raise UsageError("--rev needs --source (the clone that holds it)")
+        published = PublishedOptions(
+            args.target, index_url=args.index, record_out=args.record_out, source=source, out=args.out
+        )
         with err.status("rebuilding", spinner="dots") as status:
-            report = rebuild_published(
-                PublishedOptions(args.target, index_url=args.index, record_out=args.record_out),
-                status.update,
-            )
+            report = rebuild_published(published, status.update)
         return _show(report, args, out)
+    if args.rev is not None:
+        raise UsageError("--rev applies to pypi: targets; a build record names its commit")
     options = RebuildOptions(
         record=Path(args.target),
         source=args.source,

@@ -5,7 +5,15 @@ Pure functions over the published archives' members:
 - the other build requirements from the sdist's ``[build-system]``;
 - SOURCE_DATE_EPOCH from the timestamps when they are uniform: the tar members' mtimes are exact,
   a zip's date_time keeps even seconds only, so the sdist is preferred; none when they vary;
-- dependency resolution as of the release's first upload (uv's ``--exclude-newer``).
+- dependency resolution as of the release's first upload (uv's ``--exclude-newer``);
+- a self-hosting backend (``backend-path``: hatchling, flit-core, poetry-core build themselves) is
+  never pinned from the Generator line (it is the sdist); its own ``[project] dependencies``,
+  which it asks for, join the build requirements;
+- ``Generator: bdist_wheel (V)`` names the ``wheel`` package: ``wheel==V``, with setuptools before
+  70.1 (which took ``bdist_wheel`` over and writes its own Generator);
+- the build machine's timezone when SOURCE_DATE_EPOCH was not set (:mod:`vouch.rebuild.machine`),
+  written into the recipe as ``TZ``; and the signs of a build on Windows.
+Every inferred value says where it came from (``origins``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from packaging.utils import canonicalize_name
 
 from vouch.archive.safe import Member, MemberType
 from vouch.errors import ArchiveError
+from vouch.rebuild.machine import posix_tz, timezone_offset, windows_evidence
 
 # what a WHEEL Generator names -> the package that provides it
 GENERATORS = {
@@ -51,6 +60,14 @@ class Recipe:
     source_date_epoch: int | None
     source_date_epoch_origin: str
     exclude_newer: str | None
+    timezone: str | None = None
+    built_on_windows: tuple[str, ...] = ()
+    origins: tuple[tuple[str, str], ...] = ()  # (value, where it came from)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Variables the recipe sets for the backend beyond the hermetic defaults."""
+        return {"TZ": self.timezone} if self.timezone else {}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +77,9 @@ class Recipe:
             "source_date_epoch": self.source_date_epoch,
             "source_date_epoch_origin": self.source_date_epoch_origin,
             "exclude_newer": self.exclude_newer,
-        }
+        } | ({"timezone": self.timezone} if self.timezone else {}) | (
+            {"built_on_windows": list(self.built_on_windows)} if self.built_on_windows else {}
+        ) | {"origins": dict(self.origins)}
 
 
 def _member(members: Sequence[Member], suffix: str) -> Member | None:
@@ -116,23 +135,55 @@ def uniform_epoch(
     return None, "none: the archives' timestamps vary"
 
 
+def self_hosting_requirements(sdist: Sequence[Member]) -> list[str]:
+    """A self-hosting backend's own ``[project] dependencies``: what it asks for to build itself."""
+    top = sdist[0].name.split("/", 1)[0]
+    pyproject = next((m for m in sdist if m.name == f"{top}/pyproject.toml"), None)
+    if pyproject is None:
+        return []
+    project = tomllib.loads(pyproject.data.decode("utf-8")).get("project", {})
+    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    return [str(d) for d in dependencies] if isinstance(dependencies, list) else []
+
+
+def _name(text: str) -> str:
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement as exc:
+        raise ArchiveError(f"the sdist's build requirement {text!r} is invalid: {exc}") from exc
+
+
 def infer_recipe(
     sdist: Sequence[Member], wheel: Sequence[Member], *, uploaded: str | None, gzip_mtime: int = 0
 ) -> Recipe:
     generator = wheel_generator(wheel)
     requires, backend, backend_path = sdist_build_system(sdist)
-    pin = generator_pin(generator)
-    requirements: list[str] = []
-    for text in requires:
-        try:
-            name = canonicalize_name(Requirement(text).name)
-        except InvalidRequirement as exc:
-            raise ArchiveError(f"the sdist's build requirement {text!r} is invalid: {exc}") from exc
-        if pin is None or name != canonicalize_name(pin.split("==")[0]):
-            requirements.append(text)
+    origins: list[tuple[str, str]] = [(f"backend {backend}", "the sdist's pyproject.toml [build-system]")]
+    pin = None if backend_path else generator_pin(generator)
+    requirements = [text for text in requires if pin is None or _name(text) != _name(pin)]
+    origins += [(text, "the sdist's [build-system] requires") for text in requirements]
+    if backend_path:
+        listed = {_name(r) for r in requirements}
+        own = [d for d in self_hosting_requirements(sdist) if _name(d) not in listed]
+        requirements += own
+        origins.append((f"backend-path {', '.join(backend_path)}", "self-hosting: the backend is the sdist "
+                        "itself, not pinned from the Generator line"))  # fmt: skip
+        origins += [(text, "the self-hosting backend's own [project] dependencies") for text in own]
     if pin is not None:
         requirements.append(pin)
+        origins.append((pin, f"the wheel's WHEEL Generator: {generator}"))
+        if pin.startswith("wheel=="):
+            requirements = [r for r in requirements if _name(r) != "setuptools"] + ["setuptools<70.1"]
+            origins.append(("setuptools<70.1", "bdist_wheel was the wheel package's before setuptools 70.1"))
     sde, origin = uniform_epoch(sdist, wheel, gzip_mtime)
+    origins.append((f"SOURCE_DATE_EPOCH {sde}", origin))
+    timezone = None
+    if sde is None and (found := timezone_offset(sdist, wheel)) is not None:
+        timezone = posix_tz(found[0])
+        shift = f"{found[1]} wheel member time(s) are the sdist's mtimes shifted by {found[0] // 60:+d} min"
+        origins.append((f"TZ {timezone}", f"{shift}: local times of a build without SOURCE_DATE_EPOCH"))
+    if uploaded:
+        origins.append((f"exclude-newer {uploaded}", "the release's first upload to the index"))
     return Recipe(
         generator=generator,
         backend=backend,
@@ -141,4 +192,7 @@ def infer_recipe(
         source_date_epoch=sde,
         source_date_epoch_origin=origin,
         exclude_newer=uploaded,
+        timezone=timezone,
+        built_on_windows=windows_evidence(wheel),
+        origins=tuple(origins),
     )

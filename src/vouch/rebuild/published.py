@@ -37,9 +37,10 @@ from vouch.host import Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex
 from vouch.index.urls import redact
-from vouch.rebuild.compare import compare_artifacts
+from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
 from vouch.rebuild.infer import infer_recipe
-from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport, Verdict
+from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
+from vouch.rebuild.wheelcheck import compare_published
 
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
@@ -51,6 +52,8 @@ class PublishedOptions:
     cache_dir: Path = field(default_factory=default_cache_dir)
     interpreter: Interpreter = field(default_factory=Interpreter.current)
     record_out: Path | None = None
+    source: SourceOptions | None = None  # --source PATH [--rev TAG]: trace the sdist to its git tag
+    out: Path | None = None  # keep the rebuilt artifacts here
 
 
 def parse_spec(spec: str) -> tuple[str, Version]:
@@ -122,6 +125,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
         verdicts: list[ArtifactVerdict] = []
+        kept: list[Path] = []
         recipe_json: dict[str, object] = {}
         for wheel_file in release.wheels:
             progress(f"downloading {wheel_file.filename}")
@@ -155,25 +159,32 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
                 tmp=work / "tmp",
                 source_date_epoch=recipe.source_date_epoch,
             )
+            runner.env |= recipe.environment
             progress(f"building {wheel_file.filename} from the published sdist")
             rebuilt = runner.build(project, "wheel", work / "out", installed.versions)
             progress("comparing")
-            verdict = compare_artifacts(published, rebuilt)
-            if rebuilt.name != published.name:
-                note = f"the rebuild is named {rebuilt.name}"
-                verdict = ArtifactVerdict(
-                    published.name, verdict.expected_sha256, verdict.rebuilt_sha256,
-                    Verdict.DIFFERENT, verdict.normalisations, verdict.differences, note,
-                )  # fmt: skip
+            verdict = compare_published(published, rebuilt, recipe)
             verdicts.append(verdict)
+            kept.append(rebuilt)
             recipe_json = recipe.to_json() | {
                 "resolved": [f"{p.name}=={p.version}" for p in installed.packages],
                 "python": f"{options.interpreter.implementation} {options.interpreter.version}",
             }
+        traced: Traced | None = None
+        if options.source is not None:
+            traced = trace(
+                options, options.source, (name, str(version)), (sdist_path, sdist),
+                recipe=recipe, index=index, tmp=tmp, progress=progress,
+            )  # fmt: skip
+            verdicts.insert(0, traced.sdist)
+            recipe_json |= traced.recipe
+            kept.append(traced.rebuilt_sdist)
+        keep_artifacts(options.out, kept)
     report = RebuildReport(
         recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **recipe_json},
         artifacts=tuple(verdicts),
         warnings=release.skipped,
+        source=traced.fidelity if traced else None,
     )
     if options.record_out is not None:
         statement = rebuild_statement(

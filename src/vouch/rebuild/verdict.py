@@ -9,9 +9,13 @@ the members and aspects that differ. An artifact that could not be compared is `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+# members that record the build environment (generator, metadata version, file list), not the code
+_ENVIRONMENT_MEMBER = re.compile(r"(\.dist-info/(WHEEL|METADATA|RECORD)|(^|/)PKG-INFO|\.egg-info/[^/]+)$")
 
 
 class Verdict(StrEnum):
@@ -68,11 +72,67 @@ class ArtifactVerdict:
         }
 
 
+class SourceClass(StrEnum):
+    """Where an sdist member comes from, against the release's git tag."""
+
+    FROM_GIT = "from-git"  # the tagged file, same bytes
+    GENERATED = "generated"  # not the tagged bytes, explained by a named rule of the backend or a plugin
+    MODIFIED = "modified"  # in git, other bytes, not explained
+    NOT_IN_GIT = "not-in-git"  # neither in git nor explained
+
+
+@dataclass(frozen=True)
+class SourceMember:
+    member: str  # the path inside the sdist's top folder
+    kind: SourceClass
+    rule: str = ""  # for generated: the rule that explains it; otherwise a note (mode, line endings)
+    diff: str = ""  # for modified: a bounded unified diff, or a summary for binary content
+
+    def to_json(self) -> dict[str, Any]:
+        return {"member": self.member, "class": str(self.kind), "rule": self.rule, "diff": self.diff}
+
+
+@dataclass(frozen=True)
+class SourceFidelity:
+    """Every member of a published sdist classified against the tree of the release's tag."""
+
+    repository: str
+    tag: str
+    commit: str
+    members: tuple[SourceMember, ...]
+    omitted: int  # files of the tag that the sdist leaves out
+    omitted_examples: tuple[str, ...] = ()
+
+    def of(self, kind: SourceClass) -> tuple[SourceMember, ...]:
+        return tuple(m for m in self.members if m.kind is kind)
+
+    @property
+    def ok(self) -> bool:
+        return not self.of(SourceClass.MODIFIED) and not self.of(SourceClass.NOT_IN_GIT)
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {str(k): len(self.of(k)) for k in SourceClass}
+        return {
+            "verdict": "from-git" if self.ok else "differs-from-git",
+            "repository": self.repository,
+            "tag": self.tag,
+            "commit": self.commit,
+            "counts": counts,
+            "omitted_from_sdist": self.omitted,
+            "omitted_examples": list(self.omitted_examples),
+            "members": [m.to_json() for m in self.members if m.kind is not SourceClass.FROM_GIT],
+        }
+
+
+_ALARMS = (SourceClass.MODIFIED, SourceClass.NOT_IN_GIT)
+
+
 @dataclass(frozen=True)
 class RebuildReport:
     recipe: dict[str, Any]
     artifacts: tuple[ArtifactVerdict, ...]
     warnings: tuple[str, ...] = field(default=())
+    source: SourceFidelity | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -83,7 +143,30 @@ class RebuildReport:
             return Verdict.EQUIVALENT
         return Verdict.BIT_IDENTICAL
 
+    def headline(self) -> str:
+        """What a person can act on: reproduced; reproduced after named normalisations; recipe
+        not reproduced (only what the environment writes differs: build metadata, another tag,
+        a Windows build); code differs (with the members)."""
+        if self.source is not None and not self.source.ok:
+            alarms = [m.member for m in self.source.members if m.kind in _ALARMS]
+            return f"code differs: the sdist is not tag {self.source.tag}: {', '.join(alarms[:8])}"
+        if self.verdict is Verdict.BIT_IDENTICAL:
+            return "reproduced"
+        if self.verdict is Verdict.EQUIVALENT:
+            aspects = sorted({n.aspect for a in self.artifacts for n in a.normalisations})
+            return f"reproduced after named normalisations: {', '.join(aspects)}"
+        members = [str(d.get("member") or "(archive)") for a in self.artifacts for d in a.differences]
+        code = [m for m in members if not _ENVIRONMENT_MEMBER.search(m)]
+        if code:
+            more = f" and {len(code) - 8} more" if len(code) > 8 else ""
+            return f"code differs: {', '.join(code[:8])}{more}"
+        notes = "; ".join(a.note for a in self.artifacts if a.verdict is Verdict.DIFFERENT and a.note)
+        shown = ", ".join(members[:8]) or notes or "no member named"
+        return f"recipe not reproduced: the environment differs ({shown})"
+
     def exit_code(self, *, accept_equivalent: bool = False) -> int:
+        if self.source is not None and not self.source.ok:
+            return 1
         if self.verdict is Verdict.BIT_IDENTICAL:
             return 0
         if self.verdict is Verdict.EQUIVALENT and accept_equivalent:
@@ -93,7 +176,8 @@ class RebuildReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": str(self.verdict),
+            "headline": self.headline(),
             "recipe": self.recipe,
             "artifacts": [a.to_json() for a in self.artifacts],
             "warnings": list(self.warnings),
-        }
+        } | ({"source": self.source.to_json()} if self.source is not None else {})

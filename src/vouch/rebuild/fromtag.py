@@ -1,0 +1,185 @@
+"""A published release traced from its git tag: source fidelity, then the sdist rebuilt from the tag.
+
+Step one (:func:`check_source`) classifies every member of the published sdist against the tag's
+tree (:mod:`vouch.rebuild.fidelity`). Step two (:func:`rebuild_sdist`) exports the tag as the
+builder does (a fresh clone of the commit, file times set to SOURCE_DATE_EPOCH), installs the
+inferred recipe's build environment, lets the backend build the sdist, and compares its raw output
+with the published sdist (no normalisation before comparing: "bit-identical" means it).
+
+SOURCE_DATE_EPOCH is what the published sdist shows: its members' uniform mtime, else its gzip
+header's time, else the tag's commit time; :func:`sdist_epoch` says which.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vouch.archive.members import Member, MemberType
+from vouch.builder.env import Interpreter, find_uv, install_locked
+from vouch.builder.hooks import BackendRunner
+from vouch.builder.lock import resolve_lock
+from vouch.builder.source import export_tree, open_source
+from vouch.errors import OutputError
+from vouch.host import Host, Progress
+from vouch.index.simple import SimpleIndex
+from vouch.rebuild.compare import compare_artifacts
+from vouch.rebuild.fidelity import source_fidelity
+from vouch.rebuild.gittree import Tag, find_tag
+from vouch.rebuild.verdict import ArtifactVerdict, SourceFidelity, Verdict
+
+if TYPE_CHECKING:
+    from vouch.rebuild.infer import Recipe
+    from vouch.rebuild.published import PublishedOptions
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """``--source PATH [--rev TAG]``: a local clone of the project and, optionally, the revision."""
+
+    path: Path
+    rev: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What the build environment is resolved from, and where it is installed from."""
+
+    requirements: tuple[str, ...]
+    exclude_newer: str | None
+    index_url: str
+    interpreter: Interpreter
+    uv: str
+    cache_dir: Path
+
+
+def check_source(
+    options: SourceOptions, release: tuple[str, str], sdist: Sequence[Member], *, backend: str, host: Host
+) -> tuple[Tag, SourceFidelity]:
+    name, version = release
+    tag = find_tag(options.path, name, version, options.rev, host)
+    return tag, source_fidelity(sdist, options.path, tag, backend, host)
+
+
+def sdist_epoch(sdist: Sequence[Member], gzip_mtime: int, tag: Tag) -> tuple[int, str]:
+    """SOURCE_DATE_EPOCH for rebuilding the sdist, and where it comes from."""
+    times = {m.mtime for m in sdist if m.type is not MemberType.DIR} - {0.0}
+    if len(times) == 1 and (only := next(iter(times))).is_integer():
+        return int(only), "the published sdist's uniform member mtimes"
+    if gzip_mtime:
+        return gzip_mtime, "the published sdist's gzip header time (its member times vary)"
+    return tag.commit_time, f"the commit time of tag {tag.name} (the sdist shows none)"
+
+
+def rebuild_sdist(
+    repo: Path,
+    tag: Tag,
+    published: Path,
+    *,
+    env: EnvironmentSpec,
+    index: SimpleIndex,
+    work: Path,
+    sde: int,
+    progress: Progress,
+) -> tuple[Path, ArtifactVerdict]:
+    """The sdist the backend builds from the tag, and its verdict against the published one."""
+    source = open_source(repo, tag.commit)
+    for folder in ("home", "tmp", "out"):
+        (work / folder).mkdir(parents=True, exist_ok=True)
+    progress(f"exporting {tag.name} ({tag.commit[:12]})")
+    project = export_tree(source, work / "src", sde)
+    progress(f"resolving {', '.join(env.requirements) or 'no build requirements'} for the sdist")
+    packages = resolve_lock(
+        env.requirements, uv=env.uv, python=env.interpreter.executable, index_url=env.index_url,
+        cache_dir=env.cache_dir / "uv", exclude_newer=env.exclude_newer,
+    )  # fmt: skip
+    installed = install_locked(
+        packages, index, env.interpreter, work / "venv", uv=env.uv, cache_dir=env.cache_dir
+    )
+    runner = BackendRunner(venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=sde)
+    progress(f"building the sdist from {tag.name}")
+    rebuilt = runner.build(project, "sdist", work / "out", installed.versions)
+    if rebuilt.name != published.name:
+        return rebuilt, ArtifactVerdict(
+            published.name, None, None, Verdict.DIFFERENT,
+            note=f"not compared: the backend named the sdist {rebuilt.name}, the index {published.name}",
+        )  # fmt: skip
+    return rebuilt, compare_artifacts(published, rebuilt)
+
+
+@dataclass(frozen=True)
+class Traced:
+    fidelity: SourceFidelity
+    sdist: ArtifactVerdict
+    rebuilt_sdist: Path
+    recipe: dict[str, object]
+
+
+def trace_release(
+    options: SourceOptions,
+    release: tuple[str, str],
+    published: Path,
+    sdist: Sequence[Member],
+    *,
+    backend: str,
+    env: EnvironmentSpec,
+    index: SimpleIndex,
+    work: Path,
+    host: Host,
+    progress: Progress,
+) -> Traced:
+    """Source fidelity of the published sdist against the release's tag, and the sdist rebuilt from
+    the tag with the upstream recipe."""
+    name, version = release
+    progress(f"finding the tag of {name} {version} in {options.path}")
+    tag, fidelity = check_source(options, release, sdist, backend=backend, host=host)
+    gzip_mtime = int.from_bytes(published.read_bytes()[4:8], "little")
+    sde, origin = sdist_epoch(sdist, gzip_mtime, tag)
+    rebuilt, verdict = rebuild_sdist(
+        options.path, tag, published, env=env, index=index, work=work, sde=sde, progress=progress
+    )
+    recipe: dict[str, object] = {
+        "tag": f"{tag.name} ({tag.commit})",
+        "sdist_source_date_epoch": sde,
+        "sdist_source_date_epoch_origin": origin,
+    }
+    return Traced(fidelity, verdict, rebuilt, recipe)
+
+
+def trace(
+    options: PublishedOptions,
+    source: SourceOptions,
+    release: tuple[str, str],
+    published: tuple[Path, Sequence[Member]],
+    *,
+    recipe: Recipe,
+    index: SimpleIndex,
+    tmp: Path,
+    progress: Progress,
+) -> Traced:
+    """:func:`trace_release` for ``vouch rebuild pypi:... --source``, with the wheel's recipe."""
+    env = EnvironmentSpec(
+        recipe.requirements, recipe.exclude_newer, options.index_url, options.interpreter,
+        find_uv(), options.cache_dir,
+    )  # fmt: skip
+    return trace_release(
+        source, release, *published, backend=recipe.backend, env=env, index=index,
+        work=tmp / "from-tag", host=Host(cache_dir=options.cache_dir), progress=progress,
+    )  # fmt: skip
+
+
+def keep_artifacts(out: Path | None, artifacts: Iterable[Path]) -> None:
+    """Copy the rebuilt artifacts into ``out`` (``--out``), each through a temporary name."""
+    if out is None:
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for artifact in artifacts:
+            partial = out / f".{artifact.name}.partial"
+            shutil.copyfile(artifact, partial)
+            partial.replace(out / artifact.name)
+    except OSError as exc:
+        raise OutputError(f"cannot keep the rebuilt artifacts in {out}: {exc.strerror}") from exc

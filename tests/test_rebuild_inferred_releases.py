@@ -1,0 +1,50 @@
+"""Published releases whose recipes the inference once got wrong (PyPI, mark network)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from vouch.cli import main
+
+
+def rebuild(spec: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any], str]:
+    capsys.readouterr()
+    code = main(["rebuild", spec, "--json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out else {}, captured.err
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    "spec", ["pypi:hatchling==1.27.0", "pypi:flit-core==3.10.1", "pypi:poetry-core==2.1.3"]
+)
+def test_self_hosting_backends_get_a_verdict(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, err = rebuild(spec, capsys)
+    assert code in {0, 1}, err
+    assert report["verdict"] in {"bit-identical", "equivalent", "different"}
+    recipe = report["recipe"]
+    assert any("self-hosting" in origin for origin in recipe["origins"].values())
+
+
+@pytest.mark.network
+def test_sniffio_says_it_was_built_on_windows(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, _ = rebuild("pypi:sniffio==1.3.1", capsys)
+    assert code == 1
+    recipe = report["recipe"]
+    assert any("CRLF" in line for line in recipe["built_on_windows"])
+    assert str(report["headline"]).startswith("recipe not reproduced")
+
+
+@pytest.mark.network
+def test_wrapt_compiled_rebuild_is_not_compared_with_the_pure_wheel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, report, _ = rebuild("pypi:wrapt==1.17.2", capsys)
+    assert code == 1
+    (wheel,) = report["artifacts"]
+    assert wheel["filename"] == "wrapt-1.17.2-py3-none-any.whl"
+    assert wheel["note"].startswith("not compared: the rebuild is wrapt-1.17.2-cp")
+    assert wheel["differences"] == []
