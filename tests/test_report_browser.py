@@ -55,18 +55,47 @@ def chromium() -> str:
 def browse(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
     command = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", *args, page.resolve().as_uri(),
-    ]  # fmt: skip
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+        page.resolve().as_uri(),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
 
 
 class Visible(HTMLParser):
     """The text a person sees, line by line (a block element starts a line); every element's tag."""
 
-    BLOCKS = frozenset({"p", "li", "tr", "td", "th", "h1", "h2", "h3", "section", "div", "summary", "ul",
-                        "table", "header", "footer", "pre", "details", "br"})  # fmt: skip
+    BLOCKS = frozenset(
+        {
+            "p",
+            "li",
+            "tr",
+            "td",
+            "th",
+            "h1",
+            "h2",
+            "h3",
+            "section",
+            "div",
+            "summary",
+            "ul",
+            "table",
+            "header",
+            "footer",
+            "pre",
+            "details",
+            "br",
+        }
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -116,7 +145,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
         header = body if kind == b"IHDR" else header
         offset += 12 + length
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert (depth, interlace) == (8, 0) and colour in (2, 6)
+    assert (depth, interlace) == (8, 0)
+    assert colour in (2, 6)
     channels = 3 if colour == 2 else 4
     raw, stride = zlib.decompress(idat), width * channels
     rows: list[bytes] = []
@@ -189,20 +219,32 @@ ssh-key = "{pub(self.carol)}"
 
 
 @pytest.fixture
-def release(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Release]:
+def release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Release]:
     origin = tmp_path / "origin"
     commit = make_repo(origin, {**intree.files(), HOSTILE: "the same on every machine\n"}, tag="1.0")
     assert run(["build", str(origin), "--out", str(tmp_path / "dist")], capsys)[0] == 0
     keys = tmp_path / "keys"
     with gpg_key("bob", keys) as bob:
         monkeypatch.setenv("GNUPGHOME", str(bob.home))
-        yield Release(tmp_path, origin, tmp_path / "dist", tmp_path / "dist" / "demo_intree-1.0.buildinfo.json",
-                      commit, ssh_key(keys, "alice"), ssh_key(keys, "carol"), bob)  # fmt: skip
+        yield Release(
+            tmp_path,
+            origin,
+            tmp_path / "dist",
+            tmp_path / "dist" / "demo_intree-1.0.buildinfo.json",
+            commit,
+            ssh_key(keys, "alice"),
+            ssh_key(keys, "carol"),
+            bob,
+        )
 
 
-def sign(release: Release, dist: Path, record: Path, key: str, role: str, capsys: pytest.CaptureFixture[str]) -> Path:
+def sign(dist: Path, record: Path, key: str, role: str, capsys: pytest.CaptureFixture[str]) -> Path:
     evidence = dist / "demo_intree-1.0.intoto.jsonl"
-    code, _, err = run(["sign", str(record), "--key", key, "--role", role, "--evidence", str(evidence)], capsys)
+    code, _, err = run(
+        ["sign", str(record), "--key", key, "--role", role, "--evidence", str(evidence)], capsys
+    )
     assert code == 0, err
     return evidence
 
@@ -210,8 +252,9 @@ def sign(release: Release, dist: Path, record: Path, key: str, role: str, capsys
 def rebuild_json(release: Release, record: Path, against: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     clone = release.root / f"rebuilder-{against.name}"
     second_machine_clone(release.origin, clone)
-    code, out, err = run(["rebuild", str(record), "--source", str(clone), "--against", str(against), "--json"],
-                         capsys)  # fmt: skip
+    code, out, err = run(
+        ["rebuild", str(record), "--source", str(clone), "--against", str(against), "--json"], capsys
+    )
     assert code in (0, 1), err
     path = release.root / f"{against.name}.rebuild.json"
     path.write_text(out)
@@ -219,19 +262,33 @@ def rebuild_json(release: Release, record: Path, against: Path, capsys: pytest.C
 
 
 def doctor_statement(release: Release, status: str) -> Path:
-    checks = [CheckResult("os", "pass", "Debian 12"), CheckResult("disk-encryption", status, "/ is on dm-crypt",
-                                                                  "encrypt the disk")]  # fmt: skip
+    checks = [
+        CheckResult("os", "pass", "Debian 12"),
+        CheckResult("disk-encryption", status, "/ is on dm-crypt", "encrypt the disk"),
+    ]
     report = DoctorReport(checks, Baseline(), datetime.datetime.now(datetime.UTC))
     path = release.root / "vouch-doctor.intoto.jsonl"
     write_signed(report, SSHSigner(release.alice), path)
     return path
 
 
-def report(release: Release, artifacts: list[Path], capsys: pytest.CaptureFixture[str],
-           *extra: str) -> tuple[int, dict[str, Any], Path]:  # fmt: skip
+def report(
+    release: Release, artifacts: list[Path], capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, Any], Path]:
     out = release.root / "report.html"
-    code, text, err = run(["report", *map(str, artifacts), "--policy", str(release.policy()),
-                           "--out", str(out), "--json", *extra], capsys)  # fmt: skip
+    code, text, err = run(
+        [
+            "report",
+            *map(str, artifacts),
+            "--policy",
+            str(release.policy()),
+            "--out",
+            str(out),
+            "--json",
+            *extra,
+        ],
+        capsys,
+    )
     assert out.is_file(), err
     return code, json.loads(text), out
 
@@ -240,17 +297,39 @@ def test_a_release_that_passed_shows_every_signer_and_digest_in_chromium(
     release: Release, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dist = release.dist
-    sign(release, dist, release.record, f"ssh:{release.alice}", "releaser", capsys)
-    sign(release, dist, release.record, f"gpg:{release.bob.fingerprint}", "releaser", capsys)
-    evidence = sign(release, dist, release.record, f"ssh:{release.carol}", "ci", capsys)
+    sign(dist, release.record, f"ssh:{release.alice}", "releaser", capsys)
+    sign(dist, release.record, f"gpg:{release.bob.fingerprint}", "releaser", capsys)
+    evidence = sign(dist, release.record, f"ssh:{release.carol}", "ci", capsys)
     rebuilt = rebuild_json(release, release.record, dist, capsys)
     artifacts = [dist / SDIST, dist / WHEEL]
-    code, _, err = run(["checksums", *map(str, artifacts), "--commit", release.commit, "--repo", str(release.origin),
-                        "--sign", f"gpg:{release.bob.fingerprint}"], capsys)  # fmt: skip
+    code, _, err = run(
+        [
+            "checksums",
+            *map(str, artifacts),
+            "--commit",
+            release.commit,
+            "--repo",
+            str(release.origin),
+            "--sign",
+            f"gpg:{release.bob.fingerprint}",
+        ],
+        capsys,
+    )
     assert code == 0, err
     checksums = dist / "demo_intree-1.0.checksum.txt"
-    code, data, page = report(release, artifacts, capsys, "--evidence", str(evidence), "--rebuild-json", str(rebuilt),
-                              "--checksums", str(checksums), "--doctor-evidence", str(doctor_statement(release, "pass")))  # fmt: skip
+    code, data, page = report(
+        release,
+        artifacts,
+        capsys,
+        "--evidence",
+        str(evidence),
+        "--rebuild-json",
+        str(rebuilt),
+        "--checksums",
+        str(checksums),
+        "--doctor-evidence",
+        str(doctor_statement(release, "pass")),
+    )
     assert code == 0, data["outcome"]
     assert data["passed"] is True
     assert [v["signer"] for v in data["quorum"]["vouchers"]] == ["alice", "bob", "carol"]
@@ -261,19 +340,31 @@ def test_a_release_that_passed_shows_every_signer_and_digest_in_chromium(
     dom, visible = dom_of(page, release.root)
     words = " ".join(visible.text)
     assert visible.text[0] == "PASSED", visible.text[:3]
-    for section in ("Release", "Artifacts", "Quorum of signers", "Rebuilds", "Checksum file", "Releaser's machine"):
+    for section in (
+        "Release",
+        "Artifacts",
+        "Quorum of signers",
+        "Rebuilds",
+        "Checksum file",
+        "Releaser's machine",
+    ):
         assert any(line.startswith(f"PASSED {section}: ") for line in visible.text[:10]), section
     assert "NOT CHECKED Provenance: no provenance report given" in words
     sha = {a["filename"]: a["sha256"] for a in data["artifacts"]["artifacts"]}
     for name in (SDIST, WHEEL):
-        assert sha[name] in words and name in words
+        assert sha[name] in words
+        assert name in words
     for signer in ("alice", "bob", "carol"):
         assert re.search(rf"\b{signer}\b (releaser|ci)", words), signer
     assert f"openpgp {release.bob.fingerprint}" in words
-    assert f"{evidence}:1" in words and f"{evidence}:3" in words
-    assert release.commit in words and "bit-identical" in words
+    assert f"{evidence}:1" in words
+    assert f"{evidence}:3" in words
+    assert release.commit in words
+    assert "bit-identical" in words
     assert visible.title == "PASSED: demo-intree 1.0 (vouch report)"
-    assert "<img" not in dom and "img" not in visible.tags and "script" not in visible.tags
+    assert "<img" not in dom
+    assert "img" not in visible.tags
+    assert "script" not in visible.tags
 
     colours, top = screenshot(page, release.root)
     assert len(colours) > 20  # text, tables, the banner: not a blank page
@@ -288,8 +379,18 @@ def test_a_release_that_failed_shows_the_failure_first_and_a_hostile_name_as_tex
     laptop = release.root / "laptop"
     second_machine_clone(release.origin, laptop)
     (laptop / HOSTILE).write_text("changed on the laptop\n")
-    git(laptop, "commit", "--quiet", "--amend", "-am", "release",
-        env={"GIT_AUTHOR_DATE": "2025-06-01T12:00:00+00:00", "GIT_COMMITTER_DATE": "2025-06-01T12:00:00+00:00"})  # fmt: skip
+    git(
+        laptop,
+        "commit",
+        "--quiet",
+        "--amend",
+        "-am",
+        "release",
+        env={
+            "GIT_AUTHOR_DATE": "2025-06-01T12:00:00+00:00",
+            "GIT_COMMITTER_DATE": "2025-06-01T12:00:00+00:00",
+        },
+    )
     dist = release.root / "laptop-dist"
     assert run(["build", str(laptop), "--out", str(dist)], capsys)[0] == 0
     record = dist / "demo_intree-1.0.buildinfo.json"
@@ -297,25 +398,39 @@ def test_a_release_that_failed_shows_the_failure_first_and_a_hostile_name_as_tex
     source = document["predicate"]["buildDefinition"]["externalParameters"]["source"]
     source["commit"], source["repository"] = release.commit, str(release.origin)
     record.write_text(json.dumps(document))
-    evidence = sign(release, dist, record, f"ssh:{release.alice}", "releaser", capsys)
+    evidence = sign(dist, record, f"ssh:{release.alice}", "releaser", capsys)
     rebuilt = rebuild_json(release, record, dist, capsys)
     artifacts = [dist / SDIST, dist / WHEEL]
-    code, data, page = report(release, artifacts, capsys, "--evidence", str(evidence), "--rebuild-json", str(rebuilt),
-                              "--doctor-evidence", str(doctor_statement(release, "fail")))  # fmt: skip
+    code, data, page = report(
+        release,
+        artifacts,
+        capsys,
+        "--evidence",
+        str(evidence),
+        "--rebuild-json",
+        str(rebuilt),
+        "--doctor-evidence",
+        str(doctor_statement(release, "fail")),
+    )
     assert code == 1
     assert data["passed"] is False
     statuses = {name: data[name]["outcome"]["status"] for name in ("quorum", "rebuilds", "baseline")}
     assert statuses == {"quorum": "failed", "rebuilds": "failed", "baseline": "failed"}
     assert data["quorum"]["silent"] == ["bob", "carol"]
-    members = [d["member"] for run_ in data["rebuilds"]["runs"] for a in run_["artifacts"] for d in a["differences"]]
+    members = [
+        d["member"] for run_ in data["rebuilds"]["runs"] for a in run_["artifacts"] for d in a["differences"]
+    ]
     assert f"demo_intree-1.0/{HOSTILE}" in members
 
     dom, visible = dom_of(page, release.root)
     assert visible.text[0] == "FAILED", visible.text[:3]
-    headline = " ".join(visible.text[:4])
-    assert "Quorum of signers: " in headline and "missing 1 more trusted signer(s) (have 1 of 2)" in headline
+    assert visible.text[2] == "3 failed, 2 not checked, 2 passed of 7 sections"
+    headline = " ".join(visible.text[3:5])  # the first two lines after it: the failed sections
+    assert "Quorum of signers: " in headline
+    assert "missing 1 more trusted signer(s) (have 1 of 2)" in headline
     assert "role ci: 1 more (have 0 of 1)" in headline
-    assert "Rebuilds: " in headline and "different" in headline
+    assert "Rebuilds: " in headline
+    assert "different" in headline
     words = " ".join(visible.text)
     first_failure = words.index("FAILED Quorum of signers")
     assert first_failure < words.index("PASSED") if "PASSED" in words else True
@@ -327,7 +442,8 @@ def test_a_release_that_failed_shows_the_failure_first_and_a_hostile_name_as_tex
     assert visible.title == "FAILED: demo-intree 1.0 (vouch report)"
     assert "pwned" not in visible.title
     # the content diff of the hostile file, as a diff
-    assert "-changed on the laptop" in words and "+the same on every machine" in words
+    assert "-changed on the laptop" in words
+    assert "+the same on every machine" in words
     assert "1 check(s) failed: disk-encryption" in words
 
     colours, top = screenshot(page, release.root)

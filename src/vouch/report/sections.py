@@ -78,7 +78,8 @@ def _objects(value: Any, what: str) -> list[Mapping[str, Any]]:
 def signer_keys(signer: TrustedSigner) -> tuple[Key, ...]:
     keys = []
     if signer.ssh_key is not None:
-        keys.append(Key(signer.ssh_key.keytype, signer.ssh_key.keyid))
+        kind = str(signer.ssh_key.keyval.get("public", "ssh")).split(" ", 1)[0]
+        keys.append(Key(kind, signer.ssh_key.keyid))
     if signer.openpgp_key is not None:
         keys.append(Key("openpgp", signer.openpgp_key.keyid.upper()))
     if signer.sigstore_identity is not None:
@@ -100,14 +101,15 @@ def quorum_section(report: CheckReport, policy: Policy) -> QuorumSection:
     )  # fmt: skip
     if report.passed:
         count = min(len(a.vouched_by) for a in report.artifacts)
-        outcome = Outcome(Status.PASSED, f"{count} of {policy.threshold} required trusted signers vouched "
-                          "for every artifact, naming one commit")  # fmt: skip
+        reason = f"{count} trusted signers vouched for every artifact ({policy.threshold} required)"
+        outcome = Outcome(Status.PASSED, reason)
     else:
         reasons = [*report.problems]
         for artifact in report.artifacts:
-            reasons += [f"{artifact.filename}: conflict: {c}" for c in artifact.conflicts]
-            reasons += [f"{artifact.filename}: missing {m}" for m in artifact.missing]
-        outcome = Outcome(Status.FAILED, "; ".join(reasons) or "no artifact passed")
+            reasons += [f"conflict: {c}" for c in artifact.conflicts]
+            reasons += [f"missing {m}" for m in artifact.missing]
+        shown = list(dict.fromkeys(reasons))  # the same shortfall of every artifact, said once
+        outcome = Outcome(Status.FAILED, "; ".join(shown) or "no artifact passed")
     return QuorumSection(
         outcome=outcome, policy=str(policy.path), threshold=policy.threshold,
         require=tuple(sorted(policy.require.items())), signers=len(policy.signers), vouchers=vouchers,
