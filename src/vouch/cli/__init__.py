@@ -27,6 +27,7 @@ from vouch.cli import policy as policy_command
 from vouch.cli import provenance as provenance_command
 from vouch.cli import publish as publish_command
 from vouch.cli import rebuild as rebuild_command
+from vouch.cli import report as report_command
 from vouch.cli import runbook as runbook_command
 from vouch.cli import sign as sign_command
 from vouch.errors import BuildFailedError, VouchError
@@ -34,7 +35,7 @@ from vouch.errors import BuildFailedError, VouchError
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
     attest_command, provenance_command, publish_command, ci_command, audit_command,
-    doctor_command, checksums_command, runbook_command,
+    doctor_command, checksums_command, runbook_command, report_command,
 )  # fmt: skip
 
 

@@ -45,6 +45,18 @@ class Rejection:
         return {"evidence": self.source, "signer": self.signer, "reason": self.reason}
 
 
+@dataclass(frozen=True)
+class Acceptance:
+    """An evidence line that counted: whose vouch it is, in which role, from which FILE:LINE."""
+
+    source: str
+    signer: str
+    role: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"evidence": self.source, "signer": self.signer, "role": self.role}
+
+
 @dataclass
 class ArtifactCheck:
     filename: str
@@ -76,6 +88,7 @@ class CheckReport:
     policy: Policy
     inputs: list[tuple[str, str]]  # (evidence file#line, sha256 of the line)
     problems: list[str] = field(default_factory=list)
+    accepted: list[Acceptance] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -90,6 +103,7 @@ class CheckReport:
             "problems": self.problems,
             "artifacts": [a.to_json() for a in self.artifacts],
             "rejected": [r.to_json() for r in self.rejected],
+            "accepted": [a.to_json() for a in self.accepted],
         }
 
 
@@ -148,6 +162,16 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
             else:
                 names.add(signer.name)
     return names, envelope.payload
+
+
+def verify_envelope(
+    document: Any, source: str, policy: Policy, now: datetime.datetime
+) -> tuple[set[str], bytes, list[Rejection]]:
+    """The trusted signers whose valid signatures a DSSE envelope carries, its payload, and every
+    signature that did not count (with the reason); raises ``EnvelopeError`` on a malformed one."""
+    rejected: list[Rejection] = []
+    names, payload = _signers_of(document, source, policy, now, rejected)
+    return names, payload, rejected
 
 
 def check(
@@ -257,6 +281,7 @@ def _apply(statement: Vouch, names: set[str], source: str, report: CheckReport,
         report.rejected.append(Rejection(source, "digest conflict (see the artifact)", signers))
         return
     report.commits.add(statement.commit)
+    report.accepted.extend(Acceptance(source, name, statement.role) for name in sorted(names))
     for artifact in by_name.values():
         artifact.vouched_by |= names
 

@@ -219,6 +219,16 @@ def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, byte
     return key, material
 
 
+def openpgp_key_material(policy: Policy, signer: str) -> bytes | None:
+    """``signer``'s armored OpenPGP public key, read from the policy's key file and checked again
+    (for gpg itself, e.g. to verify a clearsigned checksum file); None when it has no such key."""
+    for entry in policy.raw.get("signers", []):
+        if isinstance(entry, dict) and entry.get("name") == signer:
+            found = _openpgp(entry, signer, policy.path.parent)
+            return found[1] if found else None
+    return None
+
+
 def _signer(entry: Any, base: Path) -> TrustedSigner:
     if not isinstance(entry, dict):
         raise ProjectConfigError("each [[signers]] entry must be a table")
