@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime
 import json
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +17,8 @@ from vouch.doctor.machine import Machine
 from vouch.doctor.report import DOCTOR_PREDICATE, load_baseline, run_doctor, statement_payload
 from vouch.doctor.result import STATUSES
 from vouch.doctor.system import check_encryption, check_firewall, check_os, check_screen_lock, check_updates
-from vouch.errors import ProjectConfigError
+from vouch.errors import ProjectConfigError, ToolError
+from vouch.host import Completed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "doctor"
 NOW = datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC)
@@ -33,13 +34,13 @@ def fake(
     the command fails) and whose files are ``files``; anything else is missing."""
     seen: list[str] = []
 
-    def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str] | None:
+    def run(argv: Sequence[str], **_: Any) -> Completed:
         key = " ".join(argv)
         seen.append(key)
         if key not in commands:
-            return None
+            raise ToolError(f"{argv[0]} is not installed (or not on PATH)")
         output = commands[key]
-        return subprocess.CompletedProcess(list(argv), 1 if output is None else 0, output or "", "")
+        return Completed(tuple(argv), 1 if output is None else 0, (output or "").encode())
 
     def read(path: Path) -> str | None:
         return (files or {}).get(path.as_posix())
