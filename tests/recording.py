@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vouch.host import Completed, Host
+from vouch.host import Completed, Host, Runner
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,11 @@ def succeed(argv: tuple[str, ...]) -> Completed:
 
 @dataclass
 class Recorder:
-    """Records every process vouch would start, and answers with ``answer(argv)`` instead."""
+    """Records every process vouch would start, and answers with ``answer(argv)`` instead; or,
+    with ``through``, lets that runner (the real one) run it and records it on the way."""
 
     answer: Callable[[tuple[str, ...]], Completed] = succeed
+    through: Runner | None = None
     calls: list[Call] = field(default_factory=list)
 
     def __call__(
@@ -42,8 +44,17 @@ class Recorder:
         capture: bool = True,
     ) -> Completed:
         self.calls.append(Call(tuple(argv), cwd, env, stdin, timeout, capture))
+        if self.through is not None:
+            return self.through(
+                argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, umask=umask, capture=capture
+            )
         return self.answer(tuple(argv))
 
     def host(self) -> Host:
-        """A host that runs nothing: every tool is "found" under its own name, and recorded here."""
+        """A host whose tools are found as ``/fake/bin/NAME`` (real ones with ``through``), run here."""
+        if self.through is not None:
+            return Host(run=self)
         return Host(run=self, find=lambda name: f"/fake/bin/{name}")
+
+    def argvs(self) -> list[tuple[str, ...]]:
+        return [call.argv for call in self.calls]
