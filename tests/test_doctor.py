@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.recording import Recorder
 from vouch.cli import main
 from vouch.doctor.baseline import Baseline, parse_baseline
 from vouch.doctor.keys import check_git_signs_tags, check_gpg_keys, check_ssh_signing_key, parse_secret_keys
@@ -237,3 +238,22 @@ def test_sign_appends_a_verifiable_statement(tmp_path: Path, capsys: pytest.Capt
     assert statement["predicateType"] == DOCTOR_PREDICATE
     assert statement["predicate"]["checks"] == checks
     assert main(["doctor", "--sign", "sigstore"]) == 2
+
+
+def test_commands_run_on_the_injected_runner_in_the_c_locale_with_a_timeout() -> None:
+    runner = Recorder(lambda argv: Completed(argv, 0, b"Zustand: aktiv\n"))
+    machine = Machine(run=runner, environ={"LANG": "de_DE.UTF-8", "PATH": "/usr/bin"})
+    assert machine.output("firewall-cmd", "--state") == "Zustand: aktiv\n"
+    (call,) = runner.calls
+    assert call.argv == ("firewall-cmd", "--state")
+    assert call.env == {"LANG": "C", "LC_ALL": "C", "PATH": "/usr/bin"}
+    assert call.timeout == 60
+
+
+def test_a_command_that_cannot_run_is_unknown_not_an_error() -> None:
+    def missing(argv: tuple[str, ...]) -> Completed:
+        raise ToolError(f"{argv[0]} is not installed (or not on PATH)")
+
+    machine = Machine(run=Recorder(missing), environ={})
+    assert machine.command(["lsblk"]) is None
+    assert machine.output("lsblk") is None
