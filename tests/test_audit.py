@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.recording import Recorder
 from vouch.audit.findings import Finding, Location, to_sarif
 from vouch.audit.installs import unhashed_install, unhashed_installs
 from vouch.audit.workflow import parse_workflow
 from vouch.audit.zizmor import zizmor_findings
 from vouch.cli import main
 from vouch.errors import ToolError
+from vouch.host import Completed
 
 WORKFLOWS = Path(__file__).parent / "fixtures" / "audit" / "workflows"
 CI = Path(__file__).parent / "fixtures" / "ci"
@@ -153,18 +153,29 @@ def test_zizmor_failing_is_a_tool_error(tmp_path: Path) -> None:
     workflow = tmp_path / "w.yml"
     workflow.write_text("on: push\n")
 
-    def broken(argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-        assert argv[:3] == ["zizmor", "--offline", "--no-progress"]
-        return subprocess.CompletedProcess(list(argv), 1, "", "fatal: no audit was performed")
-
+    broken = Recorder(lambda argv: Completed(argv, 1, b"", b"fatal: no audit was performed"))
     with pytest.raises(ToolError, match="no audit was performed"):
-        zizmor_findings(tmp_path, [workflow], broken)
+        zizmor_findings(tmp_path, [workflow], host=broken.host())
+    ((call,),) = [broken.calls]
+    assert call.argv == ("/fake/bin/zizmor", "--offline", "--no-progress", "--format", "json", "w.yml")
+    assert call.cwd == tmp_path
 
-    def garbage(argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(list(argv), 0, "<html>", "")
-
+    garbage = Recorder(lambda argv: Completed(argv, 0, b"<html>"))
     with pytest.raises(ToolError, match="not JSON"):
-        zizmor_findings(tmp_path, [workflow], garbage)
+        zizmor_findings(tmp_path, [workflow], host=garbage.host())
+
+
+def test_zizmor_runs_offline_without_the_github_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "w.yml").write_text("on: push\n")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    runner = Recorder(lambda argv: Completed(argv, 0, b"[]"))
+    assert zizmor_findings(tmp_path, [tmp_path / "w.yml"], host=runner.host()) == []
+    (call,) = runner.calls
+    assert call.env is not None
+    assert "GITHUB_TOKEN" not in call.env
+    assert "PATH" in call.env
 
 
 def test_invalid_yaml_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ from vouch.audit.project import AuditOptions, audit
 from vouch.audit.repository import audit_repository
 from vouch.cli import main
 from vouch.errors import NetworkError, UsageError
+from vouch.host import Host
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audit"
 BAD, GOOD = FIXTURES / "github-export-bad.json", FIXTURES / "github-export-good.json"
@@ -159,7 +160,7 @@ def test_live_path_fetches_pages_saves_the_export_and_hides_the_token(tmp_path: 
     saved = tmp_path / "saved.json"
     result = audit(
         AuditOptions(path=None, github="example-org/demo", save_export=saved),
-        transport=recorded_transport(requests),
+        host=Host(transport=recorded_transport(requests)),
         environ={"GITHUB_TOKEN": "ghp_secret-token-value"},
     )
     assert all(r.headers["Authorization"] == "Bearer ghp_secret-token-value" for r in requests)
@@ -178,7 +179,7 @@ def test_unreachable_api_is_a_network_error() -> None:
         raise httpx.ConnectError("no route", request=request)
 
     with pytest.raises(NetworkError, match="cannot reach the GitHub API"):
-        fetch_export("example-org/demo", None, httpx.MockTransport(refuse))
+        fetch_export("example-org/demo", None, host=Host(transport=httpx.MockTransport(refuse)))
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,12 @@ import pytest
 
 from tests.gitrepo import git, make_repo
 from tests.keys import GpgKey, gpg_key
+from tests.recording import Recorder
 from vouch.cli import main
 from vouch.errors import VerificationError
+from vouch.host import Completed, run_process
 from vouch.release.checksums import parse_listing
+from vouch.release.clearsign import clearsign, expected_key, verify_clearsigned
 
 SDIST = "demo-1.0.tar.gz"
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -425,3 +428,34 @@ def test_listing_ignores_prose_and_reads_every_section() -> None:
         (14, "md5", "a" * 32, "f.tar.gz"), (19, "sha256", "b" * 64, "f.tar.gz"),
     ]  # fmt: skip
     assert (listing.tag, listing.commit) == ("1.0", "c" * 40)
+
+
+# --------------------------------------------------------------------------- gpg, through the host's runner
+
+
+def test_clearsigning_asks_the_users_gpg_for_a_sha256_clearsignature_by_that_key(tmp_path: Path) -> None:
+    fingerprint = "A" * 40
+    runner = Recorder(lambda argv: Completed(argv, 0, b"-----BEGIN PGP SIGNED MESSAGE-----\n..."))
+    signed = clearsign("the text\n", fingerprint, home=tmp_path, host=runner.host())
+    assert signed.startswith("-----BEGIN PGP SIGNED MESSAGE-----")
+    (call,) = runner.calls
+    assert call.argv == (
+        "/fake/bin/gpg", "--batch", "--yes", "--clearsign", "--digest-algo", "SHA256",
+        "--local-user", fingerprint, "--output", "-",
+    )  # fmt: skip
+    assert call.stdin == b"the text\n"
+    assert call.env is not None
+    assert call.env["GNUPGHOME"] == str(tmp_path)
+
+
+def test_verification_runs_gpg_in_a_scratch_home_that_is_stopped_and_removed(keys: Keys) -> None:
+    runner = Recorder(through=run_process)
+    key = expected_key(keyring=keys.bob.armored, fingerprint=None, host=runner.host())
+    signed = clearsign("the text\n", key.fingerprint, home=keys.bob.home, host=runner.host())
+    assert verify_clearsigned(signed.encode(), key, host=runner.host()).text == "the text\n"
+    homes = {call.env["GNUPGHOME"] for call in runner.calls if call.env and "--clearsign" not in call.argv}
+    assert len(homes) == 2  # one to read the keyring, one to verify: never the signer's own
+    assert str(keys.bob.home) not in homes
+    killed = [call.argv[2] for call in runner.calls if Path(call.argv[0]).name == "gpgconf"]
+    assert sorted(killed) == sorted(homes)
+    assert not any(Path(home).exists() for home in homes)

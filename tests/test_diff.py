@@ -23,10 +23,12 @@ from typing import Any
 
 import pytest
 
-from vouch.archive.diff import DiffReport, diff_paths
+from tests.recording import Recorder
+from vouch.archive.diff import DiffReport, diff_paths, find_diffoscope, run_diffoscope
 from vouch.archive.safe import Limits
 from vouch.cli import main
-from vouch.errors import ArchiveError
+from vouch.errors import ArchiveError, ToolError
+from vouch.host import Completed
 
 EPOCH = 1_700_000_000
 Tar = list[tuple[tarfile.TarInfo, bytes]]
@@ -397,6 +399,20 @@ def test_diffoscope_missing_says_how_to_install(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert main(["diff", str(a), str(b), "--diffoscope"]) == 3
     assert "pip install diffoscope" in capsys.readouterr().err
+
+
+def test_diffoscope_is_asked_for_a_text_report_of_the_two_paths(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.whl", tmp_path / "b.whl"
+    runner = Recorder(lambda argv: Completed(argv, 1, b"--- a.whl\n+++ b.whl\n"))
+    executable = find_diffoscope(runner.host())
+    result = run_diffoscope(a, b, executable=executable, host=runner.host(), extra=("--max-report-size", "9"))
+    assert runner.argvs() == [
+        ("/fake/bin/diffoscope", "--no-progress", "--text", "-", "--max-report-size", "9", str(a), str(b))
+    ]
+    assert (result.exit_code, result.output) == (1, "--- a.whl\n+++ b.whl\n")
+    failing = Recorder(lambda argv: Completed(argv, 2, b"", b"Traceback\nKeyError: 'x'\n"))
+    with pytest.raises(ToolError, match="diffoscope failed with exit code 2: KeyError: 'x'"):
+        run_diffoscope(a, b, executable=executable, host=failing.host())
 
 
 def test_diffoscope_output_is_appended(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.recording import Recorder
 from vouch.cli import main
 from vouch.doctor.baseline import Baseline, parse_baseline
 from vouch.doctor.keys import check_git_signs_tags, check_gpg_keys, check_ssh_signing_key, parse_secret_keys
@@ -17,7 +18,8 @@ from vouch.doctor.machine import Machine
 from vouch.doctor.report import DOCTOR_PREDICATE, load_baseline, run_doctor, statement_payload
 from vouch.doctor.result import STATUSES
 from vouch.doctor.system import check_encryption, check_firewall, check_os, check_screen_lock, check_updates
-from vouch.errors import ProjectConfigError
+from vouch.errors import ProjectConfigError, ToolError
+from vouch.host import Completed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "doctor"
 NOW = datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC)
@@ -33,13 +35,13 @@ def fake(
     the command fails) and whose files are ``files``; anything else is missing."""
     seen: list[str] = []
 
-    def run(argv: Sequence[str]) -> subprocess.CompletedProcess[str] | None:
+    def run(argv: Sequence[str], **_: Any) -> Completed:
         key = " ".join(argv)
         seen.append(key)
         if key not in commands:
-            return None
+            raise ToolError(f"{argv[0]} is not installed (or not on PATH)")
         output = commands[key]
-        return subprocess.CompletedProcess(list(argv), 1 if output is None else 0, output or "", "")
+        return Completed(tuple(argv), 1 if output is None else 0, (output or "").encode())
 
     def read(path: Path) -> str | None:
         return (files or {}).get(path.as_posix())
@@ -236,3 +238,22 @@ def test_sign_appends_a_verifiable_statement(tmp_path: Path, capsys: pytest.Capt
     assert statement["predicateType"] == DOCTOR_PREDICATE
     assert statement["predicate"]["checks"] == checks
     assert main(["doctor", "--sign", "sigstore"]) == 2
+
+
+def test_commands_run_on_the_injected_runner_in_the_c_locale_with_a_timeout() -> None:
+    runner = Recorder(lambda argv: Completed(argv, 0, b"Zustand: aktiv\n"))
+    machine = Machine(run=runner, environ={"LANG": "de_DE.UTF-8", "PATH": "/usr/bin"})
+    assert machine.output("firewall-cmd", "--state") == "Zustand: aktiv\n"
+    (call,) = runner.calls
+    assert call.argv == ("firewall-cmd", "--state")
+    assert call.env == {"LANG": "C", "LC_ALL": "C", "PATH": "/usr/bin"}
+    assert call.timeout == 60
+
+
+def test_a_command_that_cannot_run_is_unknown_not_an_error() -> None:
+    def missing(argv: tuple[str, ...]) -> Completed:
+        raise ToolError(f"{argv[0]} is not installed (or not on PATH)")
+
+    machine = Machine(run=Recorder(missing), environ={})
+    assert machine.command(["lsblk"]) is None
+    assert machine.output("lsblk") is None

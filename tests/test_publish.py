@@ -16,8 +16,10 @@ from tests import hostile, intree
 from tests.gitrepo import make_repo
 from tests.keys import ssh_key
 from tests.localindex import PASSWORD, USER, LocalIndex
+from tests.recording import Recorder
 from vouch.cli import main
 from vouch.errors import CheckError
+from vouch.host import run_process
 from vouch.publish.gate import PublishOptions, publish, twine_upload
 from vouch.publish.twine import scrub
 
@@ -307,3 +309,18 @@ def test_an_invalid_url_is_a_usage_error(option: str, url: str, capsys: pytest.C
     assert code == 2
     assert f"{option} {url!r} is not an http(s) URL with a host" in err
     assert "Traceback" not in out + err
+
+
+def test_twine_uploads_the_staged_copies_sdist_first_through_the_hosts_runner(
+    release: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vouch_for(release, capsys)
+    runner = Recorder(through=run_process)
+    report = publish(options_for(release, index, host=runner.host()))
+    assert [(f.filename, f.action) for f in report.files] == [(SDIST, "uploaded"), (WHEEL, "uploaded")]
+    uploads = runner.argvs()
+    assert [argv[:5] for argv in uploads] == [(sys.executable, "-m", "twine", "--no-color", "upload")] * 2
+    assert all(argv[argv.index("--repository-url") + 1] == index.upload_url for argv in uploads)
+    staged = [Path(argv[-1]) for argv in uploads]
+    assert [path.name for path in staged] == [SDIST, WHEEL]
+    assert all(path.parent != release / "dist" for path in staged)  # the checked copies, not the originals

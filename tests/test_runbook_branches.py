@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.recording import Recorder
 from vouch.cli import main
 from vouch.errors import UsageError
+from vouch.host import Completed, Host
 from vouch.release.plan import make_plan, release
 from vouch.release.runbook import load_runbook, parse_runbook
 from vouch.release.runner import run_plan
@@ -148,3 +151,21 @@ def test_runbook_run_shows_each_steps_description_and_what_it_runs(tmp_path: Pat
     assert "Reserve one CVE ID per vulnerability" in text  # the description of the first step
     assert "One commit per issue on each affected branch (main stable/5.2.x)" in " ".join(text.split())
     assert f"    git format-patch --stdout -1 security/5.2.x/{CVES[1]} > {CVES[1]}-5.2.x.patch" in lines
+
+
+def test_automated_steps_run_this_interpreters_vouch_on_the_hosts_runner_and_clock(tmp_path: Path) -> None:
+    definition = (
+        'format-version = 1\nname = "mini"\ntitle = "Mini"\n[[steps]]\nid = "check"\ntitle = "Check"\n'
+        'types = ["bugfix"]\ndescription = "D"\nautomated = true\ncommands = ["vouch doctor --json"]\n'
+    )
+    plan = make_plan(parse_runbook(definition.encode(), "mini.toml"), release("1.0.1"))
+    runner = Recorder(lambda argv: Completed(argv, 0))
+    at = datetime.datetime(2026, 12, 2, 9, 30, tzinfo=datetime.UTC)
+    host = Host(run=runner, clock=lambda: at)
+    result = run_plan(plan, tmp_path / "state.json", confirm=lambda _: False, say=lambda _: None, host=host)
+    assert result.completed
+    (call,) = runner.calls
+    assert call.argv == (sys.executable, "-m", "vouch", "doctor", "--json")
+    assert call.capture is False  # its output is the releaser's to read, on the terminal
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["steps"]["check"] == {"status": "done", "how": "ran", "at": "2026-12-02T09:30:00+00:00"}

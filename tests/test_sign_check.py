@@ -17,8 +17,12 @@ import pytest
 from tests import intree
 from tests.gitrepo import make_repo
 from tests.keys import GpgKey, gpg_key, ssh_agent_holding, ssh_key
+from tests.recording import Recorder
 from tests.reproduce import second_machine_clone
 from vouch.cli import main
+from vouch.errors import ToolError
+from vouch.host import Host, run_process
+from vouch.sign.ssh import NAMESPACE, SSHSigner
 
 WHEEL = "demo_intree-1.0-py3-none-any.whl"
 SDIST = "demo_intree-1.0.tar.gz"
@@ -444,3 +448,23 @@ def test_statements_naming_different_commits_fail_the_check(
     assert code == 1
     assert [a["vouched_by"] for a in report["artifacts"]] == [["alice", "carol"], ["alice", "carol"]]
     assert report["problems"] == [f"the accepted statements name different commits: {['a' * 40, 'b' * 40]}"]
+
+
+def test_ssh_signing_asks_ssh_keygen_with_vouchs_namespace(tmp_path: Path) -> None:
+    key = ssh_key(tmp_path, "alice")
+    runner = Recorder(through=run_process)
+    signer = SSHSigner(key, host=runner.host())
+    signature = signer.sign(b"the statement")
+    (call,) = runner.calls
+    assert Path(call.argv[0]).name == "ssh-keygen"
+    assert call.argv[1:] == ("-Y", "sign", "-q", "-f", str(key), "-n", NAMESPACE)
+    assert call.stdin == b"the statement"
+    signer.public_key.verify_signature(signature, b"the statement")  # in-process, no second call
+    assert len(runner.calls) == 1
+
+
+def test_ssh_signing_without_ssh_keygen_is_a_tool_error_that_says_how_to_get_it(tmp_path: Path) -> None:
+    key = ssh_key(tmp_path, "alice")
+    with pytest.raises(ToolError, match="ssh-keygen is not installed") as caught:
+        SSHSigner(key, host=Host(find=lambda name: None)).sign(b"the statement")
+    assert caught.value.hint == "install OpenSSH"

@@ -1,10 +1,16 @@
 """The one seam between vouch and the machine it runs on: processes, HTTP, the clock, the cache.
 
 Every process vouch starts (git, uv, a build backend, gpg, ssh-keygen, twine, zizmor, diffoscope,
-vouch itself from the runbook runner) goes through a :class:`Runner`; every HTTP client is made by
-:meth:`Host.http_client`, with the host's transport; the time comes from :attr:`Host.clock`. The CLI
+vouch itself from the runbook runner) goes through a :class:`Runner`; :func:`run_process` is the
+only caller of ``subprocess`` (a test in ``tests/test_host.py`` keeps it so). Tools are found by
+:meth:`Host.tool`, which knows how to get each one (:data:`TOOLS`). Every HTTP client is made by
+:meth:`Host.http_client`, or by ``vouch.index.http.BoundedClient`` (the index's bounded streaming,
+part of this seam), on the host's transport; the time comes from :attr:`Host.clock`. The CLI
 builds one :class:`Host` and hands it down; tests build their own with a recording runner, a
 loopback transport or a fixed clock, and never patch a global.
+
+Two tools have a small wrapper of their own beside this module: ``vouch.git`` (the environment
+git runs in) and ``vouch.gpg`` (gpg in the user's home or in a scratch one).
 
 As pypa/build's ``runner=`` does for its hooks: a small protocol, a real default, nothing else.
 """
@@ -24,6 +30,21 @@ from typing import Protocol
 import httpx
 
 from vouch.errors import ToolError
+
+TOOLS: Mapping[str, str] = {
+    "git": "install git and try again",
+    "uv": "python -m pip install uv",
+    "gpg": "install GnuPG 2.2 or later",
+    "gpgconf": "install GnuPG 2.2 or later",
+    "ssh-keygen": "install OpenSSH",
+    "twine": "python -m pip install twine",
+    "zizmor": "python -m pip install zizmor",
+    "diffoscope": "pip install diffoscope",
+}
+"""The external tools vouch runs, and how to get each: the hint of :meth:`Host.tool`."""
+
+BESIDE_PYTHON = frozenset({"uv", "twine", "zizmor"})
+"""vouch's own dependencies: pip puts them beside the interpreter, whether that is on PATH or not."""
 
 Progress = Callable[[str], None]
 """Told what a long step is doing now ("resolving the build requirements"); the CLI shows it."""
@@ -107,8 +128,11 @@ def default_cache_dir() -> Path:
 
 
 def which(name: str) -> str | None:
-    """A tool on PATH, else beside this Python (a venv's ``bin/``, where pip put it)."""
-    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    """A tool on PATH; one of vouch's own dependencies also beside this Python (a venv's ``bin/``)."""
+    found = shutil.which(name)
+    if found is None and name in BESIDE_PYTHON:
+        found = shutil.which(name, path=str(Path(sys.executable).parent))
+    return found
 
 
 @dataclass(frozen=True)
@@ -122,10 +146,11 @@ class Host:
     find: Callable[[str], str | None] = which
 
     def tool(self, name: str, *, hint: str | None = None) -> str:
-        """The path of an external tool, or :class:`ToolError` saying how to get it."""
+        """The path of an external tool, or :class:`ToolError` saying how to get it (``hint``, else
+        the one :data:`TOOLS` has for it)."""
         found = self.find(name)
         if found is None:
-            raise ToolError(f"{name} is not installed (or not on PATH)", hint=hint)
+            raise ToolError(f"{name} is not installed (or not on PATH)", hint=hint or TOOLS.get(name))
         return found
 
     def http_client(

@@ -30,10 +30,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
-import shutil
 import stat
-import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +50,7 @@ from vouch.archive.stream import (
 from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
 from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect
 from vouch.errors import CheckError, ToolError, UsageError
+from vouch.host import Host
 
 ARCHIVE_ASPECTS = ("gzip-mtime", "gzip-filename", "gzip-os", "gzip-flags", "member-order", "only-in-a",
                    "only-in-b")  # fmt: skip
@@ -363,24 +362,18 @@ class DiffoscopeResult:
     output: str
 
 
-def find_diffoscope(which: Callable[[str], str | None] = shutil.which) -> str:
-    """The diffoscope executable on PATH, or a ToolError that says how to install it."""
-    found = which("diffoscope")
-    if found is None:
-        raise ToolError("diffoscope is not installed: pip install diffoscope")
-    return found
-
-
-Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+def find_diffoscope(host: Host | None = None) -> str:
+    """The diffoscope executable, or a ToolError that says how to install it."""
+    return (host or Host()).tool("diffoscope")
 
 
 def run_diffoscope(
-    a: Path, b: Path, *, executable: str, runner: Runner = subprocess.run, extra: Sequence[str] = ()
+    a: Path, b: Path, *, executable: str, host: Host | None = None, extra: Sequence[str] = ()
 ) -> DiffoscopeResult:
     """Run diffoscope on the two paths; its text report, and its exit code (0 same, 1 different)."""
     command = (executable, "--no-progress", "--text", "-", *extra, str(a), str(b))
-    result = runner(list(command), capture_output=True, text=True, check=False)
+    result = (host or Host()).run(command)
     if result.returncode not in (0, 1):
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        tail = (result.err or result.out).strip().splitlines()[-1:] or ["no output"]
         raise ToolError(f"diffoscope failed with exit code {result.returncode}: {tail[0]}")
-    return DiffoscopeResult(command, result.returncode, result.stdout)
+    return DiffoscopeResult(command, result.returncode, result.out)

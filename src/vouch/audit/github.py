@@ -18,6 +18,7 @@ import httpx
 
 from vouch.atomic import dump_json, write_bytes_atomic
 from vouch.errors import NetworkError, OutputError, UsageError
+from vouch.host import Host
 
 EXPORT_VERSION = 1
 API = "https://api.github.com"
@@ -113,16 +114,14 @@ def _get_all(client: httpx.Client, path: str, paginated: bool) -> Response:
     return Response(200, pages)
 
 
-def fetch_export(
-    repository: str, token: str | None, transport: httpx.BaseTransport | None = None
-) -> RepositoryExport:
+def fetch_export(repository: str, token: str | None, *, host: Host | None = None) -> RepositoryExport:
     """Every response the audit reads; rulesets are fetched one by one for their bypass actors."""
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     responses: dict[str, Response] = {}
     base = f"repos/{check_repository(repository)}"
-    with httpx.Client(headers=headers, transport=transport, timeout=30, follow_redirects=False) as client:
+    with (host or Host()).http_client(timeout=30, headers=headers) as client:
         for endpoint, paginated in ENDPOINTS:
             path = f"{base}/{endpoint}".rstrip("/")
             responses[path] = _get_all(client, path, paginated)

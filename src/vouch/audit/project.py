@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from vouch.audit.findings import Finding, sort_findings
 from vouch.audit.github import RepositoryExport, fetch_export, read_export, write_export
 from vouch.audit.gitlab import gitlab_unhashed_install, is_gitlab_ci
@@ -16,8 +14,9 @@ from vouch.audit.installs import unhashed_install
 from vouch.audit.repository import audit_repository
 from vouch.audit.rules import publish_environments, release_findings
 from vouch.audit.workflow import collect, load
-from vouch.audit.zizmor import Runner, run_command, zizmor_findings
+from vouch.audit.zizmor import zizmor_findings
 from vouch.errors import UsageError
+from vouch.host import Host
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,10 @@ class AuditResult:
 
 
 def audit(
-    options: AuditOptions,
-    *,
-    runner: Runner = run_command,
-    transport: httpx.BaseTransport | None = None,
-    environ: Mapping[str, str] | None = None,
+    options: AuditOptions, *, host: Host | None = None, environ: Mapping[str, str] | None = None
 ) -> AuditResult:
+    """zizmor (run on ``host``) and vouch's rules on the workflows; the repository's settings from
+    GitHub (through ``host``'s HTTP transport) or from a saved export."""
     if options.github and options.github_export:
         raise UsageError("pass --github OWNER/REPO or --github-export FILE, not both")
     if options.save_export and not options.github:
@@ -60,7 +57,7 @@ def audit(
         github = [f for f, w in zip(files, loaded, strict=True) if not is_gitlab_ci(w)]
         names = [w.path for w in loaded]
         if github:
-            findings += zizmor_findings(base, github, runner)
+            findings += zizmor_findings(base, github, host=host)
         for workflow in workflows:
             findings += release_findings(workflow)
             findings += unhashed_install(workflow, base)
@@ -72,7 +69,7 @@ def audit(
         export = read_export(options.github_export)
     elif options.github:
         token = (os.environ if environ is None else environ).get("GITHUB_TOKEN")
-        export = fetch_export(options.github, token, transport)
+        export = fetch_export(options.github, token, host=host)
         if options.save_export is not None:
             write_export(export, options.save_export)
     if export is not None:

@@ -8,33 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from vouch.audit.findings import Finding, Location
 from vouch.errors import ToolError
+from vouch.host import Host
 
-Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
+_TOKENS = {"GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN"}  # offline: zizmor gets none
 _SEVERITY = {"High": "high", "Medium": "medium", "Low": "low", "Informational": "low", "Unknown": "medium"}
 _OK_CODES = {0, 11, 12, 13, 14}
-
-
-def run_command(argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN"}
-    }
-    return subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=False, env=env)
-
-
-def find_zizmor() -> str:
-    found = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
-    if found is None:
-        raise ToolError("zizmor is not installed", hint="python -m pip install zizmor")
-    return found
 
 
 def _line(location: dict[str, Any]) -> int:
@@ -84,23 +68,22 @@ def parse_findings(output: str) -> list[Finding]:
     return findings
 
 
-def zizmor_findings(base: Path, files: Sequence[Path], runner: Runner = run_command) -> list[Finding]:
+def zizmor_findings(base: Path, files: Sequence[Path], *, host: Host | None = None) -> list[Finding]:
     """zizmor's findings on ``files`` (run from ``base``, so paths are reported relative to it)."""
     if not files:
         return []
+    host = host or Host()
     argv = [
-        find_zizmor() if runner is run_command else "zizmor",
+        host.tool("zizmor"),
         "--offline",
         "--no-progress",
         "--format",
         "json",
         *(f.relative_to(base).as_posix() for f in files),
     ]
-    try:
-        result = runner(argv, base)
-    except OSError as exc:
-        raise ToolError(f"cannot run zizmor: {exc}") from exc
+    env = {key: value for key, value in os.environ.items() if key not in _TOKENS}
+    result = host.run(argv, cwd=base, env=env)
     if result.returncode not in _OK_CODES:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        tail = (result.err or result.out).strip().splitlines()[-3:]
         raise ToolError(f"zizmor failed (exit {result.returncode}): {' | '.join(tail)}")
-    return parse_findings(result.stdout)
+    return parse_findings(result.out)

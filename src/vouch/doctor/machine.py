@@ -1,27 +1,22 @@
 """What the checks may touch: commands run read-only, files read, the platform. Injected in tests.
 
-A command that is missing, times out or cannot start gives ``None`` (the check says ``unknown``).
+Commands go through a :class:`~vouch.host.Runner` (the host's); one that is missing, times out or
+cannot start gives ``None`` (the check says ``unknown``).
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str] | None"]
+from vouch.errors import ToolError
+from vouch.host import Completed, Runner, run_process
+
 Read = Callable[[Path], "str | None"]
-
-
-def run_command(argv: Sequence[str]) -> subprocess.CompletedProcess[str] | None:
-    env = dict(os.environ) | {"LC_ALL": "C", "LANG": "C"}
-    try:
-        return subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=60, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+_TIMEOUT = 60.0
 
 
 def read_file(path: Path) -> str | None:
@@ -33,18 +28,26 @@ def read_file(path: Path) -> str | None:
 
 @dataclass(frozen=True)
 class Machine:
-    run: Run = run_command
+    run: Runner = run_process
     read: Read = read_file
     system: str = field(default_factory=platform.system)  # Linux, Darwin, Windows
     home: Path = field(default_factory=Path.home)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
+    def command(self, argv: Sequence[str]) -> Completed | None:
+        """What a command did (in the C locale), or None when it could not run."""
+        env = dict(self.environ) | {"LC_ALL": "C", "LANG": "C"}
+        try:
+            return self.run(argv, env=env, timeout=_TIMEOUT)
+        except ToolError:
+            return None
+
     def output(self, *argv: str) -> str | None:
         """stdout of a command that succeeded, else None."""
-        result = self.run(argv)
-        if result is None or result.returncode != 0:
+        result = self.command(argv)
+        if result is None or not result.ok:
             return None
-        return result.stdout
+        return result.out
 
     @property
     def gnupg_home(self) -> Path:

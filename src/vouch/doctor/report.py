@@ -18,6 +18,7 @@ from vouch.doctor.machine import Machine
 from vouch.doctor.result import CheckResult
 from vouch.doctor.system import check_encryption, check_firewall, check_os, check_screen_lock, check_updates
 from vouch.errors import UsageError
+from vouch.host import utcnow
 from vouch.intoto import Statement, Subject
 from vouch.policy.model import find_policy, policy_table
 from vouch.sign.envelope import sign_payload
@@ -63,7 +64,7 @@ def load_baseline(policy: Path | None, project: Path = Path()) -> Baseline:
 
 
 def run_doctor(machine: Machine, baseline: Baseline, now: datetime.datetime | None = None) -> DoctorReport:
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or utcnow()
     checks: list[CheckResult] = []
     for check in (check_os, check_updates, check_encryption, check_screen_lock, check_firewall):
         checks.append(check(machine, baseline))

@@ -225,8 +225,8 @@ def _windows_firewall(machine: Machine) -> CheckResult:
 
 def _linux_firewall(machine: Machine) -> CheckResult:
     check = "firewall"
-    firewalld = machine.run(["firewall-cmd", "--state"])
-    state = firewalld.stdout.strip() if firewalld is not None else None
+    firewalld = machine.command(["firewall-cmd", "--state"])
+    state = firewalld.out.strip() if firewalld is not None else None
     if state == "running":
         return passed(check, "firewalld is running")
     ufw = machine.read(Path("/etc/ufw/ufw.conf"))

@@ -8,6 +8,10 @@ anything else is a ``NetworkError``, never a file credited to the index it was a
 are read up to a cap, and a body that exceeds it is refused while it streams.
 
 URLs in messages have their userinfo (``user:password@``) removed: see ``vouch.index.urls``.
+
+This module is part of the host seam (``vouch.host``): beside :meth:`vouch.host.Host.http_client`,
+:class:`BoundedClient` is the one other place that makes an ``httpx.Client``, on the transport it
+is given (the host's; tests give a loopback or mock one) or else :class:`DeadlineTransport`.
 """
 
 from __future__ import annotations

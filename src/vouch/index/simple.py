@@ -1,7 +1,8 @@
 """A small client for the PEP 691 JSON simple API, with downloads checked against sha256.
 
 pip and uv do not expose their index clients as libraries, and vouch needs to know exactly which
-file (name and sha256) it installs, so the client is here: httpx with an injectable transport.
+file (name and sha256) it installs, so the client is here: httpx with an injectable transport
+(``transport=``, else the ``host``'s: see ``vouch.host``).
 
 An index is hostile input. A page is read up to ``MAX_PAGE_BYTES``, a download up to the size the
 index declares (PEP 700 ``size``) or else ``max_download_bytes``, each request within an overall
@@ -32,6 +33,7 @@ from packaging.version import Version
 from vouch.digests import file_sha256
 from vouch.dist import dist_name_version, is_plain_filename
 from vouch.errors import NetworkError, UsageError, VerificationError
+from vouch.host import Host
 from vouch.index import PYPI_SIMPLE
 from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
@@ -72,6 +74,7 @@ class SimpleIndex:
         *,
         cache_dir: Path,
         transport: httpx.BaseTransport | None = None,
+        host: Host | None = None,
         timeout: float = 60.0,
         deadline: float | None = None,
         max_download_bytes: int | None = None,
@@ -86,6 +89,8 @@ class SimpleIndex:
             if max_download_bytes is not None
             else int(_setting("VOUCH_MAX_DOWNLOAD_BYTES", MAX_DOWNLOAD_BYTES))
         )
+        if transport is None and host is not None:
+            transport = host.transport
         self._http = BoundedClient(transport=transport, timeout=timeout, deadline=deadline)
 
     @property

@@ -24,6 +24,7 @@ from securesystemslib.signer import Signature
 from vouch.digests import file_sha256
 from vouch.dist import is_plain_filename
 from vouch.errors import UsageError
+from vouch.host import utcnow
 from vouch.intoto import StatementError, Vouch, load_json, parse_statement, read_vouch
 from vouch.policy.model import Policy, TrustedSigner
 from vouch.sign import openpgp
@@ -184,7 +185,7 @@ def check(
     lines: Sequence[EvidenceLine] = (),
 ) -> CheckReport:
     """``lines``: evidence from elsewhere than ``evidence`` files (git notes), read the same way."""
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or utcnow()
     results = []
     for path in artifacts:
         if not path.is_file():

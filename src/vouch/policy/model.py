@@ -24,6 +24,7 @@ from typing import Any
 from securesystemslib.signer import GPGKey
 
 from vouch.errors import CheckError, ProjectConfigError, UsageError
+from vouch.host import Host
 from vouch.policy.identity import patterns_overlap, spans_repositories
 from vouch.sign.openpgp import KeyValidity, key_from_armored, read_validity
 from vouch.sign.ssh import SSHKey
@@ -170,10 +171,10 @@ def policy_table(path: Path) -> tuple[dict[str, Any], bytes]:
     return parse_table(data, path), data
 
 
-def load_policy(path: Path | None = None, project: Path = Path()) -> Policy:
+def load_policy(path: Path | None = None, project: Path = Path(), *, host: Host | None = None) -> Policy:
     found = find_policy(path, project)
     table, data = policy_table(found)
-    return parse_policy(table, found, hashlib.sha256(data).hexdigest())
+    return parse_policy(table, found, hashlib.sha256(data).hexdigest(), host=host)
 
 
 def _when(value: Any, field: str, signer: str) -> datetime.datetime | None:
@@ -268,12 +269,12 @@ def _signer(entry: Any, base: Path) -> TrustedSigner:
     )
 
 
-def _with_validity(signers: tuple[TrustedSigner, ...]) -> tuple[TrustedSigner, ...]:
+def _with_validity(signers: tuple[TrustedSigner, ...], host: Host | None) -> tuple[TrustedSigner, ...]:
     """Each OpenPGP key with its revocations and expiry, read by one gpg process for all."""
     materials = [s.openpgp_material for s in signers if s.openpgp_material is not None]
     if not materials:
         return signers
-    validity = read_validity(b"\n".join(materials))
+    validity = read_validity(b"\n".join(materials), host=host)
     result = []
     for signer in signers:
         if signer.openpgp_key is None:
@@ -316,14 +317,16 @@ def _identity_warnings(signers: tuple[TrustedSigner, ...], path: Path) -> tuple[
     return tuple(warnings)
 
 
-def parse_policy(table: dict[str, Any], path: Path, sha256: str) -> Policy:
+def parse_policy(table: dict[str, Any], path: Path, sha256: str, *, host: Host | None = None) -> Policy:
+    """The policy in ``table`` (read from ``path``), checked; gpg (on ``host``) reads its OpenPGP
+    keys' revocations and expiry dates."""
     unknown = set(table) - _POLICY_KEYS
     if unknown:
         raise ProjectConfigError(f"{path}: unknown policy keys {sorted(unknown)}")
     entries = table.get("signers", [])
     if not isinstance(entries, list) or not entries:
         raise ProjectConfigError(f"{path}: the policy trusts no signers", hint="add [[signers]]")
-    signers = _with_validity(tuple(_signer(entry, path.parent) for entry in entries))
+    signers = _with_validity(tuple(_signer(entry, path.parent) for entry in entries), host)
     names = [s.name for s in signers]
     if len(set(names)) != len(names):
         raise ProjectConfigError(f"{path}: signer names must be unique")

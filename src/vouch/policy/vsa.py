@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from vouch import __version__
+from vouch.host import utcnow
 from vouch.intoto import Statement, Subject
 from vouch.policy.check import CheckReport
 
@@ -13,7 +14,7 @@ VSA_TYPE = "https://slsa.dev/verification_summary/v1"
 
 
 def verification_summary(report: CheckReport, *, now: datetime.datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or utcnow()
     predicate = {
         "verifier": {"id": f"https://github.com/vouch-dev/vouch@{__version__}"},
         "timeVerified": now.strftime("%Y-%m-%dT%H:%M:%SZ"),

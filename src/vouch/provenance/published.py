@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from packaging.version import InvalidVersion, Version
 from pypi_attestations import Distribution, Provenance
 
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
-from vouch.host import Progress, default_cache_dir
+from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex, files_of_release
 from vouch.index.urls import redact
@@ -51,13 +50,13 @@ class ReleaseOptions:
     trust: Trust
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
-    transport: httpx.BaseTransport | None = None
+    host: Host = field(default_factory=Host)  # the index is read on its transport
 
 
 def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None) -> ProvenanceReport:
     name, version = parse_release(options.release)
     with SimpleIndex(
-        options.index_url, cache_dir=options.cache_dir / "dists", transport=options.transport
+        options.index_url, cache_dir=options.cache_dir / "dists", host=options.host
     ) as index:
         progress(f"reading {name} from {redact(options.index_url)}")
         files = files_of_release(index.project_files(name), name, version)

@@ -12,6 +12,7 @@ running the same command again finishes the job. URLs are reported without their
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from vouch.digests import file_sha256
 from vouch.dist import one_release
 from vouch.errors import CheckError, UsageError, VerificationError, VouchError
-from vouch.host import Progress, default_cache_dir
+from vouch.host import Host, Progress, default_cache_dir
 from vouch.index.simple import SimpleIndex
 from vouch.index.urls import parse_url, redact
 from vouch.policy.check import CheckReport, check
@@ -87,11 +88,14 @@ class PublishOptions:
     dry_run: bool = False
     cache_dir: Path = field(default_factory=default_cache_dir)
     trust: Trust = field(default_factory=Trust)
+    host: Host = field(default_factory=Host)
 
 
 def publish(
-    options: PublishOptions, progress: Progress = lambda _: None, uploader: Uploader = twine_upload
+    options: PublishOptions, progress: Progress = lambda _: None, uploader: Uploader | None = None
 ) -> PublishReport:
+    """See the module. ``uploader`` uploads one staged file (default: twine on the options' host)."""
+    uploader = uploader or functools.partial(twine_upload, host=options.host)
     artifacts = sorted(options.artifacts, key=lambda p: (not p.name.endswith(".tar.gz"), p.name))
     project = str(one_release(artifacts)[0])
     parse_url(options.repository, "--repository")
@@ -102,11 +106,12 @@ def publish(
     if attest and options.repository != PYPI_UPLOAD:
         warnings.append("attestations are uploaded to PyPI only; uploading without them")
         attest = False
-    policy = load_policy(options.policy)
+    policy = load_policy(options.policy, host=options.host)
     with staged(artifacts, with_attestations=attest) as copies:
         progress("checking the evidence against the policy")
         report = PublishReport(
-            check(copies, options.evidence, policy, bundle_verifier=_sigstore(options.trust)),
+            check(copies, options.evidence, policy, now=options.host.clock(),
+                  bundle_verifier=_sigstore(options.trust)),
             redact(options.repository),
             redact(index_url),
             options.dry_run,
@@ -120,7 +125,7 @@ def publish(
                 raise UsageError(
                     f"--attestations: no .publish.attestation for {missing}", hint="run vouch attest"
                 )
-        with SimpleIndex(index_url, cache_dir=options.cache_dir / "dists") as index:
+        with SimpleIndex(index_url, cache_dir=options.cache_dir / "dists", host=options.host) as index:
             _upload(report, index, copies, project=project, options=options, attest=attest,
                     progress=progress, uploader=uploader)  # fmt: skip
     return report

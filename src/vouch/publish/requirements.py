@@ -22,9 +22,9 @@ resolved, which is also the offline path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-import subprocess
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from vouch.builder.env import find_uv, uv_environment
 from vouch.errors import ToolError, UsageError
+from vouch.host import Host
 
 DISTRIBUTION = "vouch-release"
 FILENAME = "vouch-requirements.txt"
@@ -43,7 +44,7 @@ INDEX_URL = "https://pypi.org/simple"
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 _MAX_TEXT = 1024 * 1024
 
-# (command, stdin) -> stdout; raises ToolError. Tests inject one; the default runs uv.
+# (command, stdin) -> stdout; raises ToolError. Tests inject one; the default runs uv (run_uv).
 Resolver = Callable[[Sequence[str], str], str]
 
 
@@ -129,12 +130,11 @@ def wheel_requirements(wheel: Path) -> tuple[str, list[str]]:
     return str(version), requires
 
 
-def run_uv(command: Sequence[str], stdin: str) -> str:
-    result = subprocess.run(
-        list(command), input=stdin, capture_output=True, text=True, check=False, env=uv_environment()
-    )
-    if result.returncode != 0:
-        tail = " ".join(result.stderr.strip().splitlines()[-3:])
+def run_uv(command: Sequence[str], stdin: str, *, host: Host | None = None) -> str:
+    """The default :data:`Resolver`: uv's output, run on ``host`` without the user's uv settings."""
+    result = (host or Host()).run(command, stdin=stdin.encode("utf-8"), env=uv_environment())
+    if not result.ok:
+        tail = " ".join(result.err.strip().splitlines()[-3:])
         hint = "resolving needs PyPI; offline, pass an existing file with --requirements FILE"
         if f"{DISTRIBUTION} was not found" in tail or f"no version of {DISTRIBUTION}" in tail:
             hint = (
@@ -142,7 +142,7 @@ def run_uv(command: Sequence[str], stdin: str) -> str:
                 "from its release tag and pass --vouch-wheel WHEEL"
             )
         raise ToolError(f"resolving vouch's requirements failed: {tail}", hint=hint)
-    return result.stdout
+    return result.out
 
 
 def compile_requirements(
@@ -151,7 +151,8 @@ def compile_requirements(
     version: str,
     wheel: Path | None = None,
     wheel_path: str | None = None,
-    resolver: Resolver = run_uv,
+    resolver: Resolver | None = None,
+    host: Host | None = None,
 ) -> str:
     """The requirements file: vouch's dependencies resolved by uv for ``python``, all hash-pinned,
     and vouch itself from PyPI, or the ``wheel`` that will sit at ``wheel_path`` in the repository."""
@@ -166,7 +167,7 @@ def compile_requirements(
         find_uv(), "pip", "compile", "-", "--universal", "--generate-hashes", "--python-version", python,
         "--no-header", "--no-annotate", "--quiet", "--no-config", "--index-url", INDEX_URL,
     ]  # fmt: skip
-    resolved = resolver(command, source)
+    resolved = (resolver or functools.partial(run_uv, host=host))(command, source)
     lines = [
         f"# vouch {version} and every package it needs, each pinned by sha256, for Python {python}.",
         "# Installed by the release workflow with: python -m pip install --require-hashes --no-deps -r FILE",

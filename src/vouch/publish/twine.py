@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import unquote
 import httpx
 
 from vouch.errors import CheckError
+from vouch.host import Host
 from vouch.index.urls import redact
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -47,14 +47,15 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def twine_upload(repository: str, dist: Path, attestations: bool) -> None:
-    """Upload one file with twine; its error, without any secret, becomes a CheckError."""
+def twine_upload(repository: str, dist: Path, attestations: bool, *, host: Host | None = None) -> None:
+    """Upload one file with twine (this interpreter's, on ``host``); its error, without any secret,
+    becomes a CheckError."""
     command = [
         sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive", "--disable-progress-bar",
         "--repository-url", repository, *(["--attestations"] if attestations else []), str(dist),
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
+    result = (host or Host()).run(command)
+    if not result.ok:
+        output = (result.out + result.err).strip().splitlines()
         message = scrub(" ".join(line.strip() for line in output[-3:]), secrets(repository))
         raise CheckError(f"uploading {dist.name} to {redact(repository)} failed: {message}")

@@ -26,7 +26,8 @@ from pathlib import Path
 from vouch import __version__
 from vouch.atomic import write_bytes_atomic
 from vouch.errors import OutputError, UsageError
-from vouch.publish.requirements import FILENAME, Resolver, compile_requirements, parse_requirements, run_uv
+from vouch.host import Host
+from vouch.publish.requirements import FILENAME, Resolver, compile_requirements, parse_requirements
 
 TEMPLATES = {"github": "github-release.yml", "gitlab": "gitlab-release.yml"}
 DEFAULT_PATHS = {"github": Path(".github/workflows/release.yml"), "gitlab": Path(".gitlab-ci.yml")}
@@ -133,7 +134,8 @@ def write_workflow(
     requirements: Path | None = None,
     vouch_wheel: Path | None = None,
     lock_only: bool = False,
-    resolver: Resolver = run_uv,
+    resolver: Resolver | None = None,
+    host: Host | None = None,
 ) -> Written:
     """Write the workflow and, beside it, the hash-pinned requirements file (and vouch's wheel).
 
@@ -158,7 +160,7 @@ def write_workflow(
         wheel_ref = "./" + repository_path(wheel_target) if wheel_target is not None else None
         text = compile_requirements(
             options.python, version=options.vouch_version, wheel=vouch_wheel, wheel_path=wheel_ref,
-            resolver=resolver,
+            resolver=resolver, host=host,
         )  # fmt: skip
     pins = parse_requirements(text, str(requirements or requirements_path))
     local = tuple(pin.spec for pin in pins if pin.spec.startswith("./"))

@@ -33,7 +33,7 @@ from vouch.builder.hooks import BackendRunner
 from vouch.builder.lock import resolve_lock
 from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
-from vouch.host import Progress, default_cache_dir
+from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex
 from vouch.index.urls import redact
@@ -54,6 +54,7 @@ class PublishedOptions:
     record_out: Path | None = None
     source: SourceOptions | None = None  # --source PATH [--rev TAG]: trace the sdist to its git tag
     out: Path | None = None  # keep the rebuilt artifacts here
+    host: Host = field(default_factory=Host)  # the index is read on its transport
 
 
 def parse_spec(spec: str) -> tuple[str, Version]:
@@ -113,7 +114,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
     name, version = parse_spec(options.spec)
     uv = find_uv()
     with (
-        SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists") as index,
+        SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists", host=options.host) as index,
         tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name,
     ):
         tmp = Path(tmp_name)

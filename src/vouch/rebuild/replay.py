@@ -11,9 +11,7 @@ may differ by compression alone, which the comparison names.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +24,11 @@ from vouch.builder.builder import BuildOptions, BuildResult, build
 from vouch.builder.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
 from vouch.builder.lock import LockedPackage
 from vouch.builder.record import BuildRecord
-from vouch.builder.source import HERMETIC_GIT_ENV
 from vouch.digests import file_sha256
 from vouch.dist import is_plain_filename
 from vouch.errors import CheckError, OutputError, SourceError, UsageError, VerificationError
-from vouch.host import Progress, default_cache_dir
+from vouch.git import git
+from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.rebuild.compare import compare_artifacts
 from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport, Verdict
@@ -49,6 +47,7 @@ class RebuildOptions:
     out: Path | None = None
     index_url: str = PYPI_SIMPLE
     cache_dir: Path = field(default_factory=default_cache_dir)
+    host: Host = field(default_factory=Host)  # clones the recorded source (the build has its own)
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ def check_compressor(record: BuildRecord) -> None:
     )
 
 
-def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path) -> Path:
+def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path, host: Host) -> Path:
     if source is not None:
         return source
     repository = record.source.repository
@@ -145,12 +144,9 @@ def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path) -> P
             f"the recorded source {repository} is not here", hint="pass --source PATH to a clone"
         )
     clone = workdir / "source"
-    result = subprocess.run(
-        ["git", "clone", "--quiet", "--", repository, str(clone)],
-        capture_output=True, text=True, check=False, env=os.environ | HERMETIC_GIT_ENV,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise CheckError(f"cannot clone {repository}: {result.stderr.strip()}")
+    result = git(["clone", "--quiet", "--", repository, str(clone)], host=host, hermetic=True)
+    if not result.ok:
+        raise CheckError(f"cannot clone {repository}: {result.err.strip()}")
     return clone
 
 
@@ -165,7 +161,7 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
     )
     with tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name:
         tmp = Path(tmp_name)
-        source = _obtain_source(record, options.source, tmp)
+        source = _obtain_source(record, options.source, tmp, options.host)
         out = options.out or tmp / "dist"
         result = build(
             BuildOptions(

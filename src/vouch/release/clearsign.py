@@ -13,17 +13,13 @@ is the text gpg says was signed, never the bytes around the armor.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from vouch.errors import ToolError, UsageError, VerificationError
+from vouch.gpg import gpg, scratch_home
+from vouch.host import Host
 
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 # OpenPGP hash algorithm ids (RFC 4880 9.4): the SHA-2 family only
@@ -55,45 +51,13 @@ def normalize_fingerprint(text: str) -> str:
     return fingerprint
 
 
-def _gpg(
-    args: Sequence[str], home: Path | None, data: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    executable = shutil.which("gpg")
-    if executable is None:
-        raise ToolError("gpg is not installed or not on PATH", hint="install GnuPG 2.2 or later")
-    env = dict(os.environ)
-    if home is not None:
-        env["GNUPGHOME"] = str(home)
-    try:
-        return subprocess.run(
-            [executable, "--batch", *args], input=data, capture_output=True, env=env, check=False
-        )
-    except OSError as exc:
-        raise ToolError(f"cannot run gpg: {exc}") from exc
-
-
 def _tail(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     return "; ".join(lines[-2:]) or "no message"
 
 
-@contextmanager
-def _scratch_home() -> Iterator[Path]:
-    """An empty GNUPGHOME (short path: gpg-agent's socket), whose daemons are stopped after."""
-    home = Path(tempfile.mkdtemp(prefix="vouch-gpg-"))
-    try:
-        yield home
-    finally:
-        gpgconf = shutil.which("gpgconf")
-        if gpgconf is not None:
-            subprocess.run(
-                [gpgconf, "--homedir", str(home), "--kill", "all"], capture_output=True, check=False
-            )
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def _primary_fingerprints(home: Path) -> list[str]:
-    listing = _gpg(["--no-tty", "--with-colons", "--fixed-list-mode", "--list-keys"], home)
+def _primary_fingerprints(home: Path, host: Host | None) -> list[str]:
+    listing = gpg(["--no-tty", "--with-colons", "--fixed-list-mode", "--list-keys"], home=home, host=host)
     primaries, previous = [], ""
     for line in listing.stdout.decode(errors="replace").splitlines():
         fields = line.split(":")
@@ -103,18 +67,19 @@ def _primary_fingerprints(home: Path) -> list[str]:
     return primaries
 
 
-def _import(home: Path, material: bytes) -> list[str]:
-    _gpg(["--no-tty", "--import"], home, material)
-    return _primary_fingerprints(home)
+def _import(home: Path, material: bytes, host: Host | None) -> list[str]:
+    gpg(["--no-tty", "--import"], home=home, stdin=material, host=host)
+    return _primary_fingerprints(home, host)
 
 
-def clearsign(text: str, fingerprint: str, *, home: Path | None = None) -> str:
+def clearsign(text: str, fingerprint: str, *, home: Path | None = None, host: Host | None = None) -> str:
     """``text`` clearsigned with the secret key ``fingerprint`` of the user's gpg (or ``home``)."""
     fingerprint = normalize_fingerprint(fingerprint)
-    result = _gpg(
+    result = gpg(
         ["--yes", "--clearsign", "--digest-algo", "SHA256", "--local-user", fingerprint, "--output", "-"],
-        home,
-        text.encode("utf-8"),
+        home=home,
+        stdin=text.encode("utf-8"),
+        host=host,
     )
     if result.returncode != 0 or not result.stdout:
         raise ToolError(
@@ -133,14 +98,16 @@ class ExpectedKey:
     origin: str
 
 
-def expected_key(*, keyring: Path | None, fingerprint: str | None, home: Path | None = None) -> ExpectedKey:
+def expected_key(
+    *, keyring: Path | None, fingerprint: str | None, home: Path | None = None, host: Host | None = None
+) -> ExpectedKey:
     """The expected key from a public key file (``keyring``), or by fingerprint from the user's
     gpg (``home``, default ``$GNUPGHOME``); with both, that key from the file."""
     wanted = normalize_fingerprint(fingerprint) if fingerprint is not None else None
     if keyring is None:
         if wanted is None:
             raise UsageError("give the expected key: --keyring FILE or --key-fingerprint FINGERPRINT")
-        exported = _gpg(["--no-tty", "--export", wanted], home)
+        exported = gpg(["--no-tty", "--export", wanted], home=home, host=host)
         if exported.returncode != 0 or not exported.stdout:
             raise UsageError(f"your gpg keyring has no public key {wanted}", hint="or pass --keyring FILE")
         return ExpectedKey(wanted, exported.stdout, "your gpg keyring")
@@ -148,8 +115,8 @@ def expected_key(*, keyring: Path | None, fingerprint: str | None, home: Path | 
         data = keyring.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read the keyring {keyring}: {exc.strerror}") from exc
-    with _scratch_home() as scratch:
-        primaries = _import(scratch, data)
+    with scratch_home(host) as scratch:
+        primaries = _import(scratch, data, host)
         if not primaries:
             raise UsageError(f"{keyring} holds no OpenPGP public key")
         if wanted is None:
@@ -163,7 +130,7 @@ def expected_key(*, keyring: Path | None, fingerprint: str | None, home: Path | 
             raise UsageError(
                 f"{keyring} has no primary key {wanted}", hint=f"it holds {', '.join(primaries)}"
             )
-        exported = _gpg(["--no-tty", "--export", wanted], scratch)
+        exported = gpg(["--no-tty", "--export", wanted], home=scratch, host=host)
     return ExpectedKey(wanted, exported.stdout, str(keyring))
 
 
@@ -221,11 +188,11 @@ def _judge(status: str, fingerprint: str) -> tuple[str, int, str]:
     return first[1].upper(), int(first[3]), _STRONG_DIGESTS[first[8]]
 
 
-def verify_clearsigned(data: bytes, key: ExpectedKey) -> SignedText:
+def verify_clearsigned(data: bytes, key: ExpectedKey, *, host: Host | None = None) -> SignedText:
     """The signed text of a clearsigned message, if and only if ``key`` signed it (see module)."""
     _check_armor(data)
-    with _scratch_home() as home:
-        imported = _import(home, key.material)
+    with scratch_home(host) as home:
+        imported = _import(home, key.material, host)
         if imported != [key.fingerprint]:
             found = ", ".join(imported) or "no key"
             raise UsageError(
@@ -234,10 +201,10 @@ def verify_clearsigned(data: bytes, key: ExpectedKey) -> SignedText:
             )
         message, status, plain = home / "message.asc", home / "status", home / "plain"
         message.write_bytes(data)
-        result = _gpg(
+        result = gpg(
             ["--no-tty", "--trust-model", "always", "--status-file", str(status),
              "--output", str(plain), "--decrypt", str(message)],
-            home,
+            home=home, host=host,
         )  # fmt: skip
         report = status.read_text(errors="replace") if status.is_file() else ""
         signing_key, created, digest = _judge(report, key.fingerprint)

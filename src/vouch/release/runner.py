@@ -13,7 +13,7 @@ to: resuming with another plan (another version, type, profile or variable) is r
 from __future__ import annotations
 
 import datetime
-import subprocess
+import functools
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -23,6 +23,7 @@ from typing import Any
 
 from vouch.atomic import dump_json, write_bytes_atomic
 from vouch.errors import CheckError, OutputError, UsageError
+from vouch.host import Host
 from vouch.release.plan import Plan, PlannedStep
 from vouch.untrusted import DocumentError, load_json, read_regular_file
 
@@ -35,13 +36,10 @@ Say = Callable[[str], None]
 Clock = Callable[[], datetime.datetime]
 
 
-def run_vouch(argv: Sequence[str]) -> int:
+def run_vouch(argv: Sequence[str], *, host: Host | None = None) -> int:
     """Runs ``vouch ARGS...`` with the vouch of this interpreter; its output goes to the terminal."""
-    return subprocess.run([sys.executable, "-m", "vouch", *argv[1:]], check=False).returncode
-
-
-def _utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+    host = host or Host()
+    return host.run([sys.executable, "-m", "vouch", *argv[1:]], capture=False).returncode
 
 
 def default_state_path(plan: Plan) -> Path:
@@ -128,11 +126,17 @@ def run_plan(
     state_path: Path,
     *,
     confirm: Confirm,
-    execute: Execute = run_vouch,
+    execute: Execute | None = None,
     say: Say = print,
-    clock: Clock = _utcnow,
+    clock: Clock | None = None,
+    host: Host | None = None,
 ) -> RunResult:
-    """Walk ``plan`` from where its state file says it stopped (see the module docstring)."""
+    """Walk ``plan`` from where its state file says it stopped (see the module docstring).
+    ``execute`` runs a step's vouch command (default: :func:`run_vouch` on ``host``); ``clock``
+    dates each step (default: the host's)."""
+    host = host or Host()
+    execute = execute or functools.partial(run_vouch, host=host)
+    clock = clock or host.clock
     unset = sorted({name for step in plan.steps if step.automated for name in step.missing})
     if unset:
         raise UsageError(

@@ -9,16 +9,15 @@ in the git repository; with neither, vouch refuses rather than write today's dat
 from __future__ import annotations
 
 import datetime
-import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vouch.atomic import write_bytes_atomic
-from vouch.errors import OutputError, SourceError, ToolError, UsageError, VerificationError
+from vouch.errors import OutputError, SourceError, UsageError, VerificationError
+from vouch.git import git
+from vouch.host import Completed, Host
 from vouch.release.checksums import ChecksumFile, FileResult, check_listing, collect_packages, parse_listing
 from vouch.release.clearsign import (
     ExpectedKey,
@@ -32,12 +31,8 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    git = shutil.which("git")
-    if git is None:
-        raise ToolError("git is not installed or not on PATH", hint="or pass --date and a full commit SHA")
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
-    return subprocess.run([git, "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False)
+def _git(repo: Path, host: Host | None, *args: str) -> Completed:
+    return git(["-C", str(repo), *args], host=host, hint="install git, or pass --date and a full commit SHA")
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,7 @@ class Revision:
     committed: datetime.date | None  # None when the commit was given outside a repository
 
 
-def resolve_revision(rev: str, repo: Path, tag: str | None) -> Revision:
+def resolve_revision(rev: str, repo: Path, tag: str | None, *, host: Host | None = None) -> Revision:
     """``rev`` as a full commit SHA, with its committer date when ``repo`` is a git repository.
 
     Outside a repository only a full SHA is accepted. Inside, a tag that already exists must
@@ -54,24 +49,24 @@ def resolve_revision(rev: str, repo: Path, tag: str | None) -> Revision:
     """
     if not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a directory")
-    if _git(repo, "rev-parse", "--is-inside-work-tree").returncode != 0:
+    if _git(repo, host, "rev-parse", "--is-inside-work-tree").returncode != 0:
         if not _SHA.fullmatch(rev):
             raise SourceError(
                 f"{repo} is not a git repository: --commit must be a full commit SHA, not {rev!r}"
             )
         return Revision(rev, None)
-    resolved = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+    resolved = _git(repo, host, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if resolved.returncode != 0:
         raise SourceError(f"unknown revision {rev!r} in {repo}")
-    commit = resolved.stdout.strip()
+    commit = resolved.out.strip()
     if tag is not None:
         tagged = _git(
-            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/tags/{tag}^{{commit}}"
+            repo, host, "rev-parse", "--verify", "--quiet", "--end-of-options", f"refs/tags/{tag}^{{commit}}"
         )
-        if tagged.returncode == 0 and tagged.stdout.strip() != commit:
-            raise UsageError(f"the tag {tag} points to {tagged.stdout.strip()}, not to {commit}")
-    when = _git(repo, "show", "-s", "--format=%ct", commit)
-    committed = datetime.datetime.fromtimestamp(int(when.stdout.strip()), datetime.UTC).date()
+        if tagged.returncode == 0 and tagged.out.strip() != commit:
+            raise UsageError(f"the tag {tag} points to {tagged.out.strip()}, not to {commit}")
+    when = _git(repo, host, "show", "-s", "--format=%ct", commit)
+    committed = datetime.datetime.fromtimestamp(int(when.out.strip()), datetime.UTC).date()
     return Revision(commit, committed)
 
 
@@ -122,7 +117,7 @@ class MadeChecksums:
 
 
 def make_checksums(
-    request: ChecksumRequest, *, write: bool = True, gnupghome: Path | None = None
+    request: ChecksumRequest, *, write: bool = True, gnupghome: Path | None = None, host: Host | None = None
 ) -> MadeChecksums:
     """Make the file; with ``sign_fingerprint`` clearsign it and verify the signature with that
     key before anything is written; then write it atomically (unless ``write`` is false)."""
@@ -145,9 +140,9 @@ def make_checksums(
     )  # fmt: skip
     text = document.django() if request.layout == "django" else document.sha256sum()
     if fingerprint is not None:
-        signed = clearsign(text, fingerprint, home=gnupghome)
-        key = expected_key(keyring=None, fingerprint=fingerprint, home=gnupghome)
-        if verify_clearsigned(signed.encode("utf-8"), key).text != text:
+        signed = clearsign(text, fingerprint, home=gnupghome, host=host)
+        key = expected_key(keyring=None, fingerprint=fingerprint, home=gnupghome, host=host)
+        if verify_clearsigned(signed.encode("utf-8"), key, host=host).text != text:
             raise VerificationError("gpg signed another text than the checksum file")
         text = signed
     if write:
@@ -201,14 +196,16 @@ class ChecksumReport:
         }  # fmt: skip
 
 
-def verify_checksums(path: Path, directory: Path | None, key: ExpectedKey) -> ChecksumReport:
+def verify_checksums(
+    path: Path, directory: Path | None, key: ExpectedKey, *, host: Host | None = None
+) -> ChecksumReport:
     """Raises ``VerificationError`` unless ``key`` signed the file; then checks every hash of every
     file it lists, found in ``directory`` (default: the file's own), and reports each."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-    signed = verify_clearsigned(data, key)
+    signed = verify_clearsigned(data, key, host=host)
     # the signed text starts after the armor headers ("Hash: SHA256") and a blank line
     lines = data.decode("utf-8", errors="replace").split("\n")
     first_line = next((i for i, line in enumerate(lines) if not line.strip()), 0) + 2

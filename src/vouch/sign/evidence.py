@@ -24,6 +24,7 @@ from securesystemslib.signer import Signer
 from vouch.digests import file_sha256
 from vouch.dist import dist_name_version
 from vouch.errors import CheckError, OutputError, ToolError, UsageError
+from vouch.host import Host
 from vouch.intoto import VOUCH_PREDICATE, StatementError, Vouch, read_vouch
 from vouch.sign import openpgp
 from vouch.sign.envelope import envelope_line, sign_payload
@@ -35,13 +36,13 @@ MAX_LINE = 1 << 20  # a DSSE envelope or a Sigstore bundle is a few KiB
 _BOM = b"\xef\xbb\xbf"
 
 
-def signer_from_keyspec(keyspec: str) -> Signer | None:
+def signer_from_keyspec(keyspec: str, *, host: Host | None = None) -> Signer | None:
     """The signer for ``ssh:PATH`` or ``gpg:FINGERPRINT``; None for ``sigstore`` (keyless)."""
     if keyspec == "sigstore":
         return None
     kind, _, value = keyspec.partition(":")
     if kind == "ssh" and value:
-        return SSHSigner(Path(value).expanduser())
+        return SSHSigner(Path(value).expanduser(), host=host)
     if kind == "gpg" and value:
         return openpgp.signer_for(value)
     raise UsageError(f"--key {keyspec!r}: expected ssh:PATH, gpg:FINGERPRINT or sigstore")

@@ -17,9 +17,6 @@ from __future__ import annotations
 import base64
 import datetime
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +27,8 @@ from securesystemslib.exceptions import UnsupportedLibraryError
 from securesystemslib.signer import GPGKey, GPGSigner, Signature
 
 from vouch.errors import ToolError, UsageError
+from vouch.gpg import gpg, scratch_home
+from vouch.host import Host
 
 
 def dearmor(text: str) -> bytes:
@@ -88,26 +87,14 @@ class KeyValidity:
         return None
 
 
-def read_validity(material: bytes) -> dict[str, KeyValidity]:
+def read_validity(material: bytes, *, host: Host | None = None) -> dict[str, KeyValidity]:
     """What gpg says of the keys in ``material`` (one or more exports), by primary fingerprint:
     revoked (or invalid) keys and subkeys, and expiry dates. One gpg process for all."""
-    gpg = shutil.which("gpg")
-    if gpg is None:
-        raise ToolError("gpg is needed to read OpenPGP key revocations", hint="install GnuPG 2.2 or later")
-    home = tempfile.mkdtemp(prefix="vouch-gpg-")
-    try:
-        result = subprocess.run(
-            [gpg, "--homedir", home, "--batch", "--no-tty", "--with-colons", "--fixed-list-mode",
-             "--import-options", "show-only", "--import"],
-            input=material, capture_output=True, check=False, timeout=60,
+    with scratch_home(host) as home:
+        result = gpg(
+            ["--no-tty", "--with-colons", "--fixed-list-mode", "--import-options", "show-only", "--import"],
+            home=home, stdin=material, host=host, timeout=60,
         )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolError(f"cannot run gpg: {exc}") from exc
-    finally:
-        gpgconf = shutil.which("gpgconf")
-        if gpgconf is not None:
-            subprocess.run([gpgconf, "--homedir", home, "--kill", "all"], capture_output=True, check=False)
-        shutil.rmtree(home, ignore_errors=True)
     groups: list[list[tuple[str, str, str]]] = []  # per primary key: (validity, expiry, fingerprint)
     pending: list[str] | None = None
     for line in result.stdout.decode(errors="replace").splitlines():

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
 import struct
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Key, SecretsHandler, Signature, Signer
 
 from vouch.errors import ToolError, UsageError
+from vouch.host import Host
 
 NAMESPACE = "in-toto-statement@vouch"
 SCHEME = "sshsig"
@@ -98,6 +97,8 @@ class SSHKey(Key):
         super().__init__(keyid, keytype, scheme, keyval, unrecognized_fields)
         self.key_type, self.blob = parse_public_key(keyval["public"])
         self._loaded: Any = None
+        # runs ssh-keygen for sk- keys (default: this machine); securesystemslib makes keys from dicts
+        self.host: Host | None = None
 
     @classmethod
     def from_line(cls, line: str) -> SSHKey:
@@ -167,7 +168,8 @@ class SSHKey(Key):
             raise ValueError(f"signature algorithm {algorithm!r} does not fit the key {self.key_type}")
 
     def _verify_with_ssh_keygen(self, raw: bytes, data: bytes) -> None:
-        keygen = shutil.which("ssh-keygen")
+        host = self.host or Host()
+        keygen = host.find("ssh-keygen")
         if keygen is None:
             raise ValueError("ssh-keygen is needed to verify sk- signatures")
         with tempfile.TemporaryDirectory(prefix="vouch-ssh-") as tmp:
@@ -175,21 +177,22 @@ class SSHKey(Key):
             allowed.write_text(f'vouch namespaces="{NAMESPACE}" {self.keyval["public"]}\n')
             sig_file = Path(tmp) / "sig"
             sig_file.write_text(armor(raw))
-            result = subprocess.run(
+            result = host.run(
                 [keygen, "-Y", "verify", "-f", str(allowed), "-I", "vouch", "-n", NAMESPACE,
                  "-s", str(sig_file)],
-                input=data, capture_output=True, check=False,
+                stdin=data,
             )  # fmt: skip
-        if result.returncode != 0:
-            raise ValueError(result.stderr.decode(errors="replace").strip())
+        if not result.ok:
+            raise ValueError(result.err.strip())
 
 
 class SSHSigner(Signer):
     """Signs with ``ssh-keygen -Y sign``: a private key file, or a ``.pub`` whose private half
     is in ssh-agent (hardware keys included)."""
 
-    def __init__(self, key_path: Path) -> None:
+    def __init__(self, key_path: Path, *, host: Host | None = None) -> None:
         self.key_path = key_path
+        self.host = host or Host()
         pub = key_path if key_path.suffix == ".pub" else key_path.with_name(key_path.name + ".pub")
         if not pub.is_file():
             raise UsageError(f"no public key {pub} next to {key_path}", hint="ssh-keygen -y -f KEY > KEY.pub")
@@ -206,15 +209,12 @@ class SSHSigner(Signer):
         return cls(Path(priv_key_uri.removeprefix("ssh:")))
 
     def sign(self, payload: bytes) -> Signature:
-        keygen = shutil.which("ssh-keygen")
-        if keygen is None:
-            raise ToolError("ssh-keygen is not installed", hint="install OpenSSH")
-        result = subprocess.run(
-            [keygen, "-Y", "sign", "-q", "-f", str(self.key_path), "-n", NAMESPACE],
-            input=payload, capture_output=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            message = result.stderr.decode(errors="replace").strip().splitlines()
+        result = self.host.run(
+            [self.host.tool("ssh-keygen"), "-Y", "sign", "-q", "-f", str(self.key_path), "-n", NAMESPACE],
+            stdin=payload,
+        )
+        if not result.ok:
+            message = result.err.strip().splitlines()
             raise ToolError(f"ssh-keygen could not sign with {self.key_path}: {' '.join(message[-2:])}")
         raw = dearmor(result.stdout.decode("ascii"))
         return Signature(self._public.keyid, raw.hex())
