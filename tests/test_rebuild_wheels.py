@@ -23,7 +23,7 @@ from vouch.cli import main
 EPOCH = 1700000000
 
 # the backend, and the wheel writer the test uses for the backend's own wheels
-BACKEND = r'''
+BACKEND = r"""
 import base64, hashlib, os, zipfile
 
 VERSION = "@VERSION@"
@@ -60,7 +60,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
                           f"Tag: {TAG}-none-any\n").encode(),
     })
     return name
-'''
+"""
 
 
 def backend(version: str) -> dict[str, Any]:
@@ -77,7 +77,8 @@ def flit_core_wheel(version: str, folder: Path) -> None:
             "flit_core/__init__.py": b"",
             "flit_core/buildapi.py": BACKEND.replace("@VERSION@", version).encode(),
             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: flit_core\nVersion: {version}\n".encode(),
-            f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+            b"Tag: py3-none-any\n",
         },
     )
 
@@ -129,7 +130,8 @@ def test_each_wheel_is_rebuilt_with_its_own_recipe(
     index: LocalIndex, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     statement_path = tmp_path / "demo.rebuild.json"
-    args = ["rebuild", "pypi:demo==1.0", "--index", index.simple_url, "--json", "--record", str(statement_path)]
+    args = ["rebuild", "pypi:demo==1.0", "--index", index.simple_url, "--json"]
+    args += ["--record", str(statement_path)]
     capsys.readouterr()
     code = main(args)
     captured = capsys.readouterr()
@@ -158,6 +160,9 @@ def test_each_wheel_is_rebuilt_with_its_own_recipe(
     # and for people: each wheel's own generator under its line
     assert main(["rebuild", "pypi:demo==1.0", "--index", index.simple_url]) == 0
     text = capsys.readouterr().out
-    assert text.index("demo-1.0-py2-none-any.whl") < text.index("flit 98.0") < text.index(
-        "demo-1.0-py3-none-any.whl"
-    ) < text.index("flit 99.0")
+    assert (
+        text.index("demo-1.0-py2-none-any.whl")
+        < text.index("flit 98.0")
+        < text.index("demo-1.0-py3-none-any.whl")
+        < text.index("flit 99.0")
+    )
