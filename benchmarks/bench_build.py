@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -292,21 +293,23 @@ class Span:
 
 
 class Profiler:
-    """Wall time of wrapped calls, labelled by their nesting (``outer > inner``)."""
+    """Wall time of wrapped calls, labelled by their nesting in their own thread (``outer > inner``;
+    a step run in a worker thread, such as the sdist's compression, is labelled alone)."""
 
     def __init__(self) -> None:
         self.spans: dict[str, Span] = {}
-        self._stack: list[str] = []
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def span(self, name: str) -> Iterator[None]:
-        label = " > ".join([*self._stack[-1:], name])
-        self._stack.append(name)
+        stack: list[str] = self._local.__dict__.setdefault("stack", [])
+        label = " > ".join([*stack[-1:], name])
+        stack.append(name)
         started = time.perf_counter()
         try:
             yield
         finally:
-            self._stack.pop()
+            stack.pop()
             entry = self.spans.setdefault(label, Span(label))
             entry.seconds += time.perf_counter() - started
             entry.calls += 1
