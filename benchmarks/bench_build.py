@@ -2,8 +2,8 @@
 
 Run on demand (not a test)::
 
-    python benchmarks/bench_build.py --rounds 3
-    python benchmarks/bench_build.py --rounds 5 --json > results.json
+    python benchmarks/bench_build.py            # 5 rounds
+    python benchmarks/bench_build.py --rounds 7 --json > results.json
 
 What it does:
 
@@ -13,9 +13,13 @@ What it does:
 2. Gives every tool a warm-up build, so each one's download and build-environment cache is warm.
    The vouch warm-up resolves a build lock and writes it into its output folder; the timed vouch
    runs use it with ``--build-lock``, which is vouch's steady state (a committed lock).
-3. Times ``--rounds`` rounds; each round runs every tool once, in an order that rotates from round
-   to round. Between runs (untimed) the repository is ``git clean``-ed, since setuptools leaves
-   ``*.egg-info`` in the tree that uv and pypa/build build from.
+3. Times ``--rounds`` rounds (at least 5 for the goal's verdict); each round runs every tool once,
+   as whole processes back to back, in an order that rotates from round to round. Each run's wall
+   time and CPU time (user + system of the process and its children, from ``getrusage``) are
+   kept; the ratios are taken per round (vouch / uv build of the same round, a pair run minutes
+   apart at most), and their median is the verdict. Between runs (untimed) the repository is
+   ``git clean``-ed, since setuptools leaves ``*.egg-info`` in the tree that uv and pypa/build
+   build from. Every vouch run must write the same sdist and wheel.
 4. Runs vouch once more in-process through the library with a progress callback, to show how long
    each phase takes, and wraps vouch's internal steps with timers for a finer breakdown.
 
@@ -33,12 +37,14 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,6 +61,7 @@ from uv import find_uv_bin
 
 import vouch
 import vouch.builder.builder as builder_module
+import vouch.builder.distributions as distributions_module
 import vouch.builder.env as env_module
 import vouch.builder.output as output_module
 import vouch.builder.source as source_module
@@ -75,7 +82,9 @@ GIT_ENV = {
     "GIT_AUTHOR_DATE": COMMIT_DATE,
     "GIT_COMMITTER_DATE": COMMIT_DATE,
 }
-GOAL_UV_RATIO = 1.15
+GOAL_UV_WALL = 1.0  # vouch / uv build, median of the per-round ratios
+GOAL_UV_CPU = 1.2
+MIN_ROUNDS = 5
 TAIL_LINES = 20
 
 P = ParamSpec("P")
@@ -180,20 +189,29 @@ class Run:
     tool: str
     round: int
     seconds: float
+    cpu: float
     artifacts: dict[str, str]
 
 
-def run_tool(tool: Tool, repo: Path, out: Path) -> tuple[float, dict[str, str]]:
-    """Run one build; return its wall time and the sha256 of each sdist or wheel it wrote."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_tool(tool: Tool, repo: Path, out: Path) -> tuple[float, float, dict[str, str]]:
+    """Run one build; return its wall time, its CPU time (user + system, with every process it
+    started) and the sha256 of each sdist or wheel it wrote."""
     git(repo, "clean", "-fdxq")  # setuptools leaves Django.egg-info in the tree it builds from
     if out.exists():
         shutil.rmtree(out)
     command = tool.command(repo, out)
+    cpu_before = children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
         command, env=os.environ | dict(tool.env), capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
+    cpu = children_cpu() - cpu_before
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-TAIL_LINES:])
         raise BenchmarkError(f"{tool.name} failed ({' '.join(command)}):\n{tail}")
@@ -204,7 +222,7 @@ def run_tool(tool: Tool, repo: Path, out: Path) -> tuple[float, dict[str, str]]:
     }
     if sorted(name.endswith(".whl") for name in artifacts) != [False, True]:
         raise BenchmarkError(f"{tool.name} wrote {sorted(artifacts)}, not one sdist and one wheel")
-    return seconds, artifacts
+    return seconds, cpu, artifacts
 
 
 def vouch_command() -> list[str]:
@@ -275,21 +293,23 @@ class Span:
 
 
 class Profiler:
-    """Wall time of wrapped calls, labelled by their nesting (``outer > inner``)."""
+    """Wall time of wrapped calls, labelled by their nesting in their own thread (``outer > inner``;
+    a step run in a worker thread, such as the sdist's compression, is labelled alone)."""
 
     def __init__(self) -> None:
         self.spans: dict[str, Span] = {}
-        self._stack: list[str] = []
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def span(self, name: str) -> Iterator[None]:
-        label = " > ".join([*self._stack[-1:], name])
-        self._stack.append(name)
+        stack: list[str] = self._local.__dict__.setdefault("stack", [])
+        label = " > ".join([*stack[-1:], name])
+        stack.append(name)
         started = time.perf_counter()
         try:
             yield
         finally:
-            self._stack.pop()
+            stack.pop()
             entry = self.spans.setdefault(label, Span(label))
             entry.seconds += time.perf_counter() - started
             entry.calls += 1
@@ -317,16 +337,19 @@ def instrumented(profiler: Profiler) -> Iterator[None]:
     # so the benchmark keeps working while the pipeline's internals move)
     steps = {
         builder_module: (
-            "open_source", "export_tree", "read_build_system", "parse_lock", "check_lock",
-            "resolve_lock", "install_locked", "fetch_wheels", "create_venv", "normalize_archive",
-            "read_tar_gz", "check_sdist", "extract_sdist", "read_zip", "check_wheel",
+            "open_source", "export_source", "read_build_system", "choose_lock", "prepare_environment",
+            "build_distributions", "make_record", "write_outputs",
+        ),
+        distributions_module: (
+            "read_tar_gz", "canonical_members", "check_sdist", "pack_sdist", "extract_sdist",
+            "read_zip", "check_wheel", "pack_wheel",
         ),
         source_module: ("set_mtimes",),
         env_module: ("fetch_wheels", "create_venv"),
     }  # fmt: skip
 
-    def tool_label(args: Sequence[object]) -> str:
-        command = [str(part) for part in args[0]] if isinstance(args[0], list) else ["?"]
+    def tool_label(args: Sequence[object]) -> str:  # _run_tool(run, command, env)
+        command = [str(part) for part in args[1]] if isinstance(args[1], list) else ["?"]
         return " ".join([Path(command[0]).name, *command[1:3]]).replace(" --quiet", "")
 
     def hook_label(args: Sequence[object]) -> str:
@@ -423,22 +446,68 @@ def machine() -> dict[str, str]:
     }
 
 
+def _ratios(runs: list[Run], tool: str, other: str, measure: str) -> list[float]:
+    """vouch / other, round by round (each round ran both, back to back)."""
+    mine = {r.round: getattr(r, measure) for r in runs if r.tool == tool}
+    theirs = {r.round: getattr(r, measure) for r in runs if r.tool == other}
+    return [mine[n] / theirs[n] for n in sorted(mine) if n in theirs and theirs[n] > 0]
+
+
 def summarize(runs: list[Run], tools: list[Tool]) -> dict[str, Any]:
-    medians = {tool.name: statistics.median(r.seconds for r in runs if r.tool == tool.name) for tool in tools}
-    vouch_median = medians["vouch"]
-    ratio_uv = vouch_median / medians["uv build"]
-    ratio_build = vouch_median / medians["python -m build"]
+    names = [tool.name for tool in tools]
+    medians = {name: statistics.median(r.seconds for r in runs if r.tool == name) for name in names}
+    cpu = {name: statistics.median(r.cpu for r in runs if r.tool == name) for name in names}
+    pairs = {
+        other: {measure: _ratios(runs, "vouch", other, measure) for measure in ("seconds", "cpu")}
+        for other in names[1:]
+    }
+    ratio = {
+        other: {measure: statistics.median(values) for measure, values in by.items()}
+        for other, by in pairs.items()
+    }
+    rounds = len({r.round for r in runs})
     vouch_hashes = {json.dumps(r.artifacts, sort_keys=True) for r in runs if r.tool == "vouch"}
     return {
         "medians": medians,
-        "ratio_vouch_uv": ratio_uv,
-        "ratio_vouch_build": ratio_build,
-        "goal_uv": f"vouch <= {GOAL_UV_RATIO}x uv build",
-        "goal_uv_met": ratio_uv <= GOAL_UV_RATIO,
-        "goal_build": "vouch < python -m build",
-        "goal_build_met": ratio_build < 1.0,
+        "cpu_medians": cpu,
+        "pair_ratios": pairs,
+        "ratio_medians": ratio,
+        "goal": f"vouch / uv build: wall <= {GOAL_UV_WALL}x and CPU <= {GOAL_UV_CPU}x "
+        f"(median of >= {MIN_ROUNDS} per-round ratios)",
+        "goal_wall_met": ratio["uv build"]["seconds"] <= GOAL_UV_WALL and rounds >= MIN_ROUNDS,
+        "goal_cpu_met": ratio["uv build"]["cpu"] <= GOAL_UV_CPU and rounds >= MIN_ROUNDS,
+        "enough_rounds": rounds >= MIN_ROUNDS,
         "vouch_outputs_identical_across_rounds": len(vouch_hashes) == 1,
     }
+
+
+def markdown(report: dict[str, Any], tools: list[Tool]) -> str:
+    """The tables for benchmarks/RESULTS.md."""
+    summary, rounds = report["summary"], report["rounds"]
+    head = " | ".join(f"round {n + 1}" for n in range(rounds))
+    lines = [
+        f"| tool | measure | {head} | median |",
+        "| --- | --- | " + " | ".join("---:" for _ in range(rounds)) + " | ---: |",
+    ]
+    for tool in tools:
+        mine = [r for r in report["runs"] if r["tool"] == tool.name]
+        for measure, key, medians in (("wall s", "seconds", "medians"), ("CPU s", "cpu", "cpu_medians")):
+            cells = " | ".join(f"{r[key]:.2f}" for r in mine)
+            lines.append(f"| {tool.name} | {measure} | {cells} | **{summary[medians][tool.name]:.2f}** |")
+    lines += ["", f"| ratio (per round) | {head} | median |",
+              "| --- | " + " | ".join("---:" for _ in range(rounds)) + " | ---: |"]  # fmt: skip
+    for other, by in summary["pair_ratios"].items():
+        for measure, values in by.items():
+            label = f"vouch / {other}, {'wall' if measure == 'seconds' else 'CPU'}"
+            cells = " | ".join(f"{v:.2f}x" for v in values)
+            lines.append(f"| {label} | {cells} | **{summary['ratio_medians'][other][measure]:.2f}x** |")
+    lines += ["", "| vouch phase (in-process) | s | share |", "| --- | ---: | ---: |"]
+    profile = report["vouch_profile"]
+    for phase in profile["phases"]:
+        lines.append(
+            f"| {phase['phase']} | {phase['seconds']:.2f} | {phase['seconds'] / profile['total']:.0%} |"
+        )
+    return "\n".join(lines)
 
 
 def render(console: Console, report: dict[str, Any], tools: list[Tool], profile: Profile) -> None:
@@ -456,29 +525,42 @@ def render(console: Console, report: dict[str, Any], tools: list[Tool], profile:
     console.print(what)
 
     summary = report["summary"]
-    timings = Table(title="Wall time (s), sdist + wheel", title_justify="left")
+    timings = Table(title="Wall and CPU time (s), sdist + wheel, whole processes", title_justify="left")
     timings.add_column("tool")
+    timings.add_column("")
     for index in range(report["rounds"]):
         timings.add_column(f"round {index + 1}", justify="right")
     timings.add_column("median", justify="right", style="bold")
     for tool in tools:
-        cells = [f"{r['seconds']:.2f}" for r in report["runs"] if r["tool"] == tool.name]
-        timings.add_row(tool.name, *cells, f"{summary['medians'][tool.name]:.2f}")
+        mine = [r for r in report["runs"] if r["tool"] == tool.name]
+        timings.add_row(tool.name, "wall", *[f"{r['seconds']:.2f}" for r in mine],
+                        f"{summary['medians'][tool.name]:.2f}")  # fmt: skip
+        timings.add_row("", "CPU", *[f"{r['cpu']:.2f}" for r in mine],
+                        f"{summary['cpu_medians'][tool.name]:.2f}")  # fmt: skip
     console.print(timings)
 
     def verdict(met: bool) -> str:
         return "[green]met[/]" if met else "[red]missed[/]"
 
-    ratios = Table(title="Ratios (median / median)", title_justify="left")
+    ratios = Table(title="vouch / other, per round (each a back-to-back pair)", title_justify="left")
     ratios.add_column("ratio")
-    ratios.add_column("value", justify="right")
+    for index in range(report["rounds"]):
+        ratios.add_column(f"round {index + 1}", justify="right")
+    ratios.add_column("median", justify="right", style="bold")
     ratios.add_column("goal")
-    ratios.add_column("")
-    ratios.add_row("vouch / uv build", f"{summary['ratio_vouch_uv']:.2f}x",
-                   f"<= {GOAL_UV_RATIO}x", verdict(summary["goal_uv_met"]))  # fmt: skip
-    ratios.add_row("vouch / python -m build", f"{summary['ratio_vouch_build']:.2f}x",
-                   "< 1.00x", verdict(summary["goal_build_met"]))  # fmt: skip
+    for other, by in summary["pair_ratios"].items():
+        for measure, values in by.items():
+            goal = ""
+            if other == "uv build":
+                met = summary["goal_wall_met" if measure == "seconds" else "goal_cpu_met"]
+                limit = GOAL_UV_WALL if measure == "seconds" else GOAL_UV_CPU
+                goal = f"<= {limit}x " + verdict(met)
+            ratios.add_row(f"vouch / {other} ({'wall' if measure == 'seconds' else 'CPU'})",
+                           *[f"{v:.2f}x" for v in values],
+                           f"{summary['ratio_medians'][other][measure]:.2f}x", goal)  # fmt: skip
     console.print(ratios)
+    if not summary["enough_rounds"]:
+        console.print(f"[yellow]fewer than {MIN_ROUNDS} rounds: no verdict on the goal[/]")
     same = summary["vouch_outputs_identical_across_rounds"]
     console.print(f"vouch's sdist and wheel identical in every round: {'yes' if same else 'NO'}")
 
@@ -513,7 +595,10 @@ def render(console: Console, report: dict[str, Any], tools: list[Tool], profile:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default: 3)")
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS,
+                        help=f"timed rounds (default and minimum for a verdict: {MIN_ROUNDS})")  # fmt: skip
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the tables for benchmarks/RESULTS.md")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--user-caches", action="store_true",
                         help="use the usual cache folders instead of fresh ones")  # fmt: skip
@@ -547,9 +632,9 @@ def benchmark(args: argparse.Namespace, work: Path, log: Console) -> None:
     for index in range(args.rounds):
         shift = index % len(tools)
         for tool in tools[shift:] + tools[:shift]:
-            seconds, artifacts = run_tool(tool, repo, work / "out" / tool.name.replace(" ", "-"))
-            log.print(f"round {index + 1}: {tool.name} {seconds:.2f}s")
-            runs.append(Run(tool.name, index + 1, seconds, artifacts))
+            seconds, cpu, artifacts = run_tool(tool, repo, work / "out" / tool.name.replace(" ", "-"))
+            log.print(f"round {index + 1}: {tool.name} {seconds:.2f}s wall, {cpu:.2f}s CPU")
+            runs.append(Run(tool.name, index + 1, seconds, cpu, artifacts))
     runs.sort(key=lambda r: ([t.name for t in tools].index(r.tool), r.round))
 
     log.print("profiling vouch in-process")
@@ -578,6 +663,8 @@ def benchmark(args: argparse.Namespace, work: Path, log: Console) -> None:
         print(json.dumps(report, indent=2))
     else:
         render(Console(highlight=False), report, tools, profile)
+    if args.markdown:
+        print(markdown(report, tools))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

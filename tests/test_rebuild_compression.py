@@ -8,6 +8,7 @@ module is zlib-ng's compatible one, installed before vouch (and gzip, zipfile) a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -22,7 +23,9 @@ from tests.gitrepo import make_repo
 from tests.test_compress import text
 from vouch.archive.compress import system_zlib
 from vouch.builder.builder import BuildOptions, build
+from vouch.builder.env import Interpreter
 from vouch.cli import main
+from vouch.rebuild.replay import replay
 
 SDIST, WHEEL = "demo_intree-1.0.tar.gz", "demo_intree-1.0-py3-none-any.whl"
 RECORD = "demo_intree-1.0.buildinfo.json"
@@ -36,6 +39,7 @@ sys.modules["zlib"] = ng
 import gzip, zipfile
 assert gzip.zlib is ng and zipfile.zlib is ng
 from vouch.cli import main
+from vouch.rebuild.replay import replay
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -81,8 +85,13 @@ def test_a_build_with_zlib_ng_as_the_system_zlib_is_byte_identical(
 
 def v2_record(tmp_path: Path) -> Path:
     """A build of normalizer v2, with its record as vouch wrote it then (no compressor named)."""
-    out = tmp_path / "dist"
-    result = build(BuildOptions(source=repo(tmp_path), out=out, normalizer_version=2))
+    source = repo(tmp_path)
+    v3 = build(BuildOptions(source=source, out=tmp_path / "first"))
+    settings = dataclasses.replace(v3.record.settings, normalizer_version=2)
+    result = replay(
+        dataclasses.replace(v3.record, settings=settings), source, tmp_path / "dist",
+        interpreter=Interpreter.current(),
+    )  # fmt: skip
     document: dict[str, Any] = json.loads(result.record_path.read_text())
     normalizer = document["predicate"]["buildDefinition"]["internalParameters"]["normalizer"]
     assert normalizer.pop("compressor") == {"name": "zlib", "version": system_zlib().version, "package": ""}

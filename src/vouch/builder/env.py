@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import zlib
 from collections.abc import Iterable, Mapping
@@ -31,6 +29,7 @@ from packaging.version import Version
 if TYPE_CHECKING:
     from vouch.builder.lock import LockedPackage
 from vouch.errors import LockMismatchError, ToolError, UsageError
+from vouch.host import Runner, run_process, which
 from vouch.index.simple import IndexFile, SimpleIndex
 
 UMASK = 0o022
@@ -46,7 +45,7 @@ def find_uv() -> str:
 
         return find_uv_bin()
     except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
+        found = which("uv")
         if found is None:
             raise ToolError("uv is not installed", hint="pip install uv") from None
         return found
@@ -70,7 +69,7 @@ def hermetic_environment(
     """The complete environment of the backend: nothing from the user's environment but PATH's
     system directories (and git's), so no PIP_*/UV_* variable or user config leaks in."""
     path = [str(venv / "bin"), *_SYSTEM_PATH]
-    git = shutil.which("git")
+    git = which("git")
     if git is not None and str(Path(git).parent) not in path:
         path.append(str(Path(git).parent))
     env = {
@@ -106,9 +105,9 @@ class Interpreter:
         return ".".join(self.version.split(".")[:2])
 
     @classmethod
-    def from_executable(cls, executable: str) -> Interpreter:
+    def from_executable(cls, executable: str, *, run: Runner = run_process) -> Interpreter:
         """Ask another interpreter for its version and wheel tags (with our ``packaging``)."""
-        found = shutil.which(executable)
+        found = which(executable)
         if found is None:
             raise UsageError(f"--python {executable}: no such interpreter")
         script = (
@@ -120,11 +119,9 @@ class Interpreter:
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(Path(packaging.__file__).parent.parent),
         }
-        result = subprocess.run(
-            [found, "-s", "-c", script], capture_output=True, text=True, check=False, env=env
-        )
+        result = run([found, "-s", "-c", script], env=env, timeout=60)
         try:
-            implementation, version, tags = json.loads(result.stdout)
+            implementation, version, tags = json.loads(result.out)
         except ValueError:
             raise UsageError(f"--python {executable}: not a working Python interpreter") from None
         return cls(
@@ -218,17 +215,18 @@ def fetch_wheels(
 
 
 def create_venv(
-    venv: Path, interpreter: Interpreter, wheels: Iterable[Path], *, uv: str, cache_dir: Path
-) -> Path:
+    venv: Path, interpreter: Interpreter, wheels: Iterable[Path], *, uv: str, cache_dir: Path,
+    run: Runner = run_process,
+) -> Path:  # fmt: skip
     """Create a venv at ``venv`` and install exactly ``wheels`` into it; return its python."""
     env = uv_environment()
-    run = _run_tool
-    run([uv, "venv", "--quiet", "--no-config", "--python", interpreter.executable, str(venv)], env)
+    _run_tool(run, [uv, "venv", "--quiet", "--no-config", "--python", interpreter.executable, str(venv)], env)
     python = venv / "bin" / "python"
     wheels = list(wheels)
     if not wheels:  # an in-tree backend with no build requirements
         return python
-    run(
+    _run_tool(
+        run,
         [
             uv, "pip", "install", "--quiet", "--no-config", "--python", str(python),
             "--no-index", "--no-deps", "--offline", "--cache-dir", str(cache_dir),
@@ -236,12 +234,9 @@ def create_venv(
         ],
         env,
     )  # fmt: skip
-    check = subprocess.run(
-        [uv, "pip", "check", "--no-config", "--python", str(python)],
-        capture_output=True, text=True, check=False, env=env,
-    )  # fmt: skip
+    check = run([uv, "pip", "check", "--no-config", "--python", str(python)], env=env)
     if check.returncode != 0:
-        problems = " ".join((check.stdout + check.stderr).strip().splitlines()[-3:])
+        problems = " ".join((check.out + check.err).strip().splitlines()[-3:])
         raise LockMismatchError(
             f"the locked build environment is incomplete: {problems}",
             hint="relock: the lock must pin every dependency of the build requirements",
@@ -249,10 +244,10 @@ def create_venv(
     return python
 
 
-def _run_tool(command: list[str], env: Mapping[str, str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=dict(env), umask=UMASK)
+def _run_tool(run: Runner, command: list[str], env: Mapping[str, str]) -> None:
+    result = run(command, env=env, umask=UMASK)
     if result.returncode != 0:
-        tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-4:])
+        tail = " ".join((result.err or result.out).strip().splitlines()[-4:])
         raise ToolError(f"{Path(command[0]).name} {command[1]} failed: {tail}")
 
 
@@ -280,8 +275,10 @@ def install_locked(
     *,
     uv: str,
     cache_dir: Path,
+    run: Runner = run_process,
 ) -> Installed:
     """Fetch the locked wheels (cache first) and install exactly them into a new venv."""
     chosen = fetch_wheels([(p.name, p.version, p.hashes) for p in packages], index, interpreter.tags)
-    python = create_venv(venv, interpreter, [path for _, path in chosen], uv=uv, cache_dir=cache_dir / "uv")
+    wheels = [path for _, path in chosen]
+    python = create_venv(venv, interpreter, wheels, uv=uv, cache_dir=cache_dir / "uv", run=run)
     return Installed(python, tuple(package for package, _ in chosen))

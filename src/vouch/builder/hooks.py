@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from subprocess import CalledProcessError
 from typing import Literal
 
 import build as pypa_build
@@ -14,6 +14,7 @@ from packaging.utils import canonicalize_name
 from vouch.builder.env import UMASK, hermetic_environment
 from vouch.builder.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
+from vouch.host import Runner, run_process
 
 TAIL_LINES = 15
 Distribution = Literal["sdist", "wheel"]
@@ -23,7 +24,10 @@ class BackendRunner:
     """Calls backend hooks in ``venv`` with the hermetic environment and umask 022, keeping the
     backend's output so that a failure can show its last lines."""
 
-    def __init__(self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None) -> None:
+    def __init__(
+        self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process
+    ) -> None:
+        self.run = run
         self.python = venv / "bin" / "python"
         self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
         self.output: list[str] = []
@@ -35,12 +39,11 @@ class BackendRunner:
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
         env = self.env | dict(extra_environ or {})
-        result = subprocess.run(
-            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False, umask=UMASK
-        )
-        self.output.extend((result.stdout + result.stderr).splitlines())
-        if result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, list(cmd))
+        result = self.run(cmd, cwd=None if cwd is None else Path(cwd), env=env, umask=UMASK)
+        self.output.extend((result.out + result.err).splitlines())
+        if result.returncode != 0:  # pyproject_hooks turns this into the backend's failure
+            # pyproject_hooks expects this exception from its runner; no process is started here
+            raise CalledProcessError(result.returncode, list(cmd))
 
     def tail(self) -> str:
         return "\n".join(self.output[-TAIL_LINES:])

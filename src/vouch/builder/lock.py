@@ -9,7 +9,6 @@ options, under a header naming the format version, so ``uv pip install --require
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.builder.env import uv_environment
 from vouch.errors import LockMismatchError, ProjectConfigError, ToolError, UsageError
+from vouch.host import Runner, run_process
 from vouch.index.urls import redact
 from vouch.untrusted import DocumentError, load_toml, read_tree_file
 
@@ -180,6 +180,7 @@ def resolve_lock(
     index_url: str,
     cache_dir: Path,
     exclude_newer: str | None = None,
+    run: Runner = run_process,
 ) -> list[LockedPackage]:
     """Resolve ``requirements`` with uv into pinned packages with every file's sha256."""
     requirements = list(requirements)
@@ -191,15 +192,8 @@ def resolve_lock(
         "--cache-dir", str(cache_dir),
         *(["--exclude-newer", exclude_newer] if exclude_newer else []),
     ]  # fmt: skip
-    result = subprocess.run(
-        command,
-        input="\n".join(requirements) + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-        env=uv_environment(),
-    )
+    result = run(command, stdin=("\n".join(requirements) + "\n").encode(), env=uv_environment())
     if result.returncode != 0:
-        tail = " ".join(result.stderr.strip().splitlines()[-3:])
+        tail = " ".join(result.err.strip().splitlines()[-3:])
         raise ToolError(f"resolving the build requirements failed: {redact(tail)}")
-    return parse_lock(result.stdout, "uv pip compile output")
+    return parse_lock(result.out, "uv pip compile output")

@@ -10,20 +10,14 @@ the same version a rebuilder finds. Every file's mtime is set to SOURCE_DATE_EPO
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from vouch.errors import SourceError, ToolError
-
-HERMETIC_GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_ADVICE": "0",
-}
+from vouch.git import git_environment
+from vouch.host import Completed, Runner, run_process
+from vouch.index.urls import redact
 
 
 @dataclass(frozen=True)
@@ -39,28 +33,11 @@ class Source:
     dirty: bool
 
 
-def _git(args: list[str], cwd: Path, *, hermetic: bool = False) -> subprocess.CompletedProcess[str]:
-    git = shutil.which("git")
-    if git is None:
-        raise ToolError("git is not installed or not on PATH", hint="install git and try again")
-    env = dict(os.environ)
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    env.pop("GIT_INDEX_FILE", None)
-    if hermetic:
-        env.update(HERMETIC_GIT_ENV)
-    return subprocess.run(
-        [git, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, umask=0o022
-    )
-
-
-def redact_url(url: str) -> str:
-    """Drop credentials from a remote URL (``https://user:token@host/...``): never record secrets."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme and parts.netloc and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urllib.parse.urlunsplit(parts._replace(netloc=host))
-    return url
+def git(args: Sequence[str], cwd: Path, *, run: Runner = run_process, hermetic: bool = False) -> Completed:
+    """Run ``git ARGS`` in ``cwd`` (umask 022), never in a repository named by the caller's
+    ``GIT_DIR``/``GIT_WORK_TREE``/``GIT_INDEX_FILE``; ``hermetic`` also switches off git's system
+    and global configuration and its prompts (:mod:`vouch.git`'s environment, on an explicit runner)."""
+    return run(["git", *args], cwd=cwd, env=git_environment(hermetic=hermetic), umask=0o022)
 
 
 def check_subdir(subdir: str) -> str:
@@ -71,52 +48,53 @@ def check_subdir(subdir: str) -> str:
     return "" if text == "." else text
 
 
-def open_source(path: Path, rev: str = "HEAD", subdir: str = "") -> Source:
+def open_source(path: Path, rev: str = "HEAD", subdir: str = "", *, run: Runner = run_process) -> Source:
     """Resolve ``rev`` in the git working tree at ``path``; refuse anything that is not one."""
     if not path.is_dir():
         raise SourceError(f"{path} is not a directory")
-    top = _git(["rev-parse", "--show-toplevel"], path)
+    top = git(["rev-parse", "--show-toplevel"], path, run=run)
     if top.returncode != 0:
         raise SourceError(
             f"{path} is not a git repository", hint="vouch builds from a git revision: git init"
         )
-    toplevel = Path(top.stdout.strip())
-    resolved = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], path)
+    toplevel = Path(top.out.strip())
+    verify = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+    resolved = git(verify, path, run=run)
     if resolved.returncode != 0:
         raise SourceError(f"unknown revision {rev!r} in {toplevel}")
-    commit = resolved.stdout.strip()
+    commit = resolved.out.strip()
     subdir = check_subdir(subdir)
-    if subdir and _git(["cat-file", "-e", f"{commit}:{subdir}"], toplevel).returncode != 0:
+    if subdir and git(["cat-file", "-e", f"{commit}:{subdir}"], toplevel, run=run).returncode != 0:
         raise SourceError(f"directory {subdir!r} does not exist at {rev} ({commit[:12]})")
-    when = _git(["show", "-s", "--format=%ct", commit], toplevel)
-    remote = _git(["config", "--get", "remote.origin.url"], toplevel)
-    status = _git(["status", "--porcelain", "--untracked-files=no"], toplevel)
+    when = git(["show", "-s", "--format=%ct", commit], toplevel, run=run)
+    remote = git(["config", "--get", "remote.origin.url"], toplevel, run=run)
+    status = git(["status", "--porcelain", "--untracked-files=no"], toplevel, run=run)
     return Source(
         toplevel=toplevel,
-        repository=redact_url(remote.stdout.strip()) if remote.returncode == 0 else str(toplevel),
+        repository=redact(remote.out.strip()) if remote.returncode == 0 else str(toplevel),
         commit=commit,
         ref=rev,
         subdir=subdir,
-        commit_time=int(when.stdout.strip()),
-        dirty=bool(status.stdout.strip()),
+        commit_time=int(when.out.strip()),
+        dirty=bool(status.out.strip()),
     )
 
 
-def export_tree(source: Source, dest: Path, source_date_epoch: int) -> Path:
+def export_tree(source: Source, dest: Path, source_date_epoch: int, *, run: Runner = run_process) -> Path:
     """Check out ``source.commit`` into a new clone at ``dest``; return the project directory."""
-    clone = _git(
+    clone = git(
         ["clone", "--quiet", "--no-checkout", "--shared", "--", str(source.toplevel), str(dest)],
         source.toplevel,
+        run=run,
         hermetic=True,
     )
     if clone.returncode != 0:
-        raise ToolError(f"git clone of {source.toplevel} failed: {clone.stderr.strip()}")
+        raise ToolError(f"git clone of {source.toplevel} failed: {clone.err.strip()}")
     # parallel checkout (one worker per core) writes the same files, faster
-    checkout = _git(
-        ["-c", "checkout.workers=0", "checkout", "--quiet", "--detach", source.commit], dest, hermetic=True
-    )
+    checkout_args = ["-c", "checkout.workers=0", "checkout", "--quiet", "--detach", source.commit]
+    checkout = git(checkout_args, dest, run=run, hermetic=True)
     if checkout.returncode != 0:
-        raise ToolError(f"git checkout of {source.commit} failed: {checkout.stderr.strip()}")
+        raise ToolError(f"git checkout of {source.commit} failed: {checkout.err.strip()}")
     set_mtimes(dest, source_date_epoch)
     return dest / source.subdir if source.subdir else dest
 

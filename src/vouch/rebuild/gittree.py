@@ -17,8 +17,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from vouch.archive.members import DEFAULT_LIMITS, Limits
-from vouch.builder.source import HERMETIC_GIT_ENV
 from vouch.errors import SourceError, ToolError, VerificationError
+from vouch.git import HERMETIC_GIT_ENV
 from vouch.host import Completed, Host
 
 GIT_TIMEOUT = 300.0

@@ -4,16 +4,20 @@ For releases not built by vouch: the files come from the index's PEP 691 JSON AP
 checked), the recipe is inferred (``vouch.rebuild.infer``), the build environment is resolved by uv
 as of the release's first upload and installed from hash-checked wheels, the published sdist is
 unpacked as published (its modes and mtimes, which setuptools copies into the wheel), and the
-backend builds the wheel in the hermetic environment. The raw wheel is compared with the
-published one: no normalisation is applied before comparing, so "bit-identical" means it.
+backend builds the wheel in the hermetic environment: the builder's steps (``vouch.builder.builder``)
+for each wheel, with that wheel's own recipe (a release's wheels may come from different backends or
+versions), which its verdict carries. The raw wheel is compared with the published one: no
+normalisation is applied before comparing, so "bit-identical" means it.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -25,11 +29,10 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from vouch import __version__
-from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
+from vouch.archive.safe import Member, extract_sdist, read_tar_gz, read_zip
 from vouch.atomic import write_json_atomic
-from vouch.builder.builder import BUILDER_ID
-from vouch.builder.env import Interpreter, find_uv, install_locked
-from vouch.builder.hooks import BackendRunner
+from vouch.builder.builder import BUILDER_ID, make_workspace, prepare_environment
+from vouch.builder.env import InstalledPackage, Interpreter, find_uv
 from vouch.builder.lock import resolve_lock
 from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
@@ -38,7 +41,7 @@ from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex
 from vouch.index.urls import redact
 from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
-from vouch.rebuild.infer import infer_recipe
+from vouch.rebuild.infer import Recipe, infer_recipe
 from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
 from vouch.rebuild.wheelcheck import compare_published
 
@@ -110,11 +113,23 @@ def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> Re
     return ReleaseFiles(sdists[0], tuple(wheels), tuple(skipped))
 
 
-def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: None) -> RebuildReport:
+@dataclass(frozen=True)
+class WheelRebuild:
+    """One published wheel rebuilt from the sdist with its own recipe."""
+
+    verdict: ArtifactVerdict
+    packages: tuple[InstalledPackage, ...]
+    recipe: Recipe
+    rebuilt: Path  # the raw wheel the backend wrote
+
+
+def rebuild_published(
+    options: PublishedOptions, progress: Progress = lambda _: None, *, host: Host | None = None
+) -> RebuildReport:
+    host = host or options.host
     name, version = parse_spec(options.spec)
-    uv = find_uv()
     with (
-        SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists", host=options.host) as index,
+        SimpleIndex(options.index_url, cache_dir=options.cache_dir / "dists", host=host) as index,
         tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name,
     ):
         tmp = Path(tmp_name)
@@ -125,77 +140,43 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         sdist_bytes = sdist_path.read_bytes()
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
-        verdicts: list[ArtifactVerdict] = []
-        kept: list[Path] = []
-        recipe_json: dict[str, object] = {}
+        wheels: list[WheelRebuild] = []
         for wheel_file in release.wheels:
             progress(f"downloading {wheel_file.filename}")
             published = index.download(wheel_file)
-            recipe = infer_recipe(
-                sdist,
-                read_zip(published.read_bytes()),
-                uploaded=release.first_upload,
-                gzip_mtime=gzip_mtime,
-            )
-            progress(f"resolving {', '.join(recipe.requirements)}")
-            packages = resolve_lock(
-                recipe.requirements,
-                uv=uv,
-                python=options.interpreter.executable,
-                index_url=options.index_url,
-                cache_dir=options.cache_dir / "uv",
-                exclude_newer=recipe.exclude_newer,
-            )
             work = tmp / wheel_file.filename
-            (work / "home").mkdir(parents=True)
-            (work / "tmp").mkdir()
-            (work / "out").mkdir()
-            installed = install_locked(
-                packages, index, options.interpreter, work / "venv", uv=uv, cache_dir=options.cache_dir
+            wheel = _rebuild_wheel(
+                published, sdist, work, options, release, gzip_mtime=gzip_mtime, progress=progress, host=host
             )
-            project = extract_sdist(sdist, work / "sdist")
-            runner = BackendRunner(
-                venv=work / "venv",
-                home=work / "home",
-                tmp=work / "tmp",
-                source_date_epoch=recipe.source_date_epoch,
-            )
-            runner.env |= recipe.environment
-            progress(f"building {wheel_file.filename} from the published sdist")
-            rebuilt = runner.build(project, "wheel", work / "out", installed.versions)
-            progress("comparing")
-            verdict = compare_published(published, rebuilt, recipe)
-            verdicts.append(verdict)
-            kept.append(rebuilt)
-            recipe_json = recipe.to_json() | {
-                "resolved": [f"{p.name}=={p.version}" for p in installed.packages],
-                "python": f"{options.interpreter.implementation} {options.interpreter.version}",
-            }
+            wheels.append(wheel)
         traced: Traced | None = None
-        if options.source is not None:
+        if options.source is not None and wheels:
             traced = trace(
                 options, options.source, (name, str(version)), (sdist_path, sdist),
-                recipe=recipe, index=index, tmp=tmp, progress=progress,
+                recipe=wheels[0].recipe, index=index, tmp=tmp, progress=progress,
             )  # fmt: skip
-            verdicts.insert(0, traced.sdist)
-            recipe_json |= traced.recipe
-            kept.append(traced.rebuilt_sdist)
-        keep_artifacts(options.out, kept)
+        keep_artifacts(
+            options.out, [w.rebuilt for w in wheels] + ([traced.rebuilt_sdist] if traced else [])
+        )
+    verdicts = ((traced.sdist,) if traced else ()) + tuple(w.verdict for w in wheels)
+    common = _common(w.verdict.recipe or {} for w in wheels)
     report = RebuildReport(
-        recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **recipe_json},
-        artifacts=tuple(verdicts),
+        recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **common}
+        | (traced.recipe if traced else {}),
+        artifacts=verdicts,
         warnings=release.skipped,
         source=traced.fidelity if traced else None,
     )
     if options.record_out is not None:
+        packages = {(p.name, p.version, p.filename, p.sha256): p for w in wheels for p in w.packages}
         statement = rebuild_statement(
             release=f"{name}=={version}",
             index_url=redact(options.index_url),
             sdist=Subject(release.sdist.filename, release.sdist.sha256),
             rebuilt=tuple(Subject(v.filename, v.rebuilt_sha256) for v in verdicts if v.rebuilt_sha256),
-            recipe=report.recipe,
+            recipe=report.recipe | {"wheels": {w.verdict.filename: w.verdict.recipe for w in wheels}},
             dependencies=tuple(
-                Dependency(p.name, p.version, p.filename, p.sha256) for p in installed.packages
+                Dependency(p.name, p.version, p.filename, p.sha256) for _, p in sorted(packages.items())
             ),
             builder_id=f"{BUILDER_ID}@{__version__}",
         )
@@ -204,3 +185,51 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         except OSError as exc:
             raise OutputError(f"cannot write {options.record_out}: {exc.strerror}") from exc
     return report
+
+
+def _rebuild_wheel(
+    published: Path,
+    sdist: list[Member],
+    work: Path,
+    options: PublishedOptions,
+    release: ReleaseFiles,
+    *,
+    gzip_mtime: int,
+    progress: Progress,
+    host: Host,
+) -> WheelRebuild:
+    """Infer ``published``'s recipe, prepare its environment, build it from the sdist, compare."""
+    recipe = infer_recipe(
+        sdist, read_zip(published.read_bytes()), uploaded=release.first_upload, gzip_mtime=gzip_mtime
+    )
+    progress(f"resolving {', '.join(recipe.requirements)} for {published.name}")
+    uv = find_uv()
+    packages = resolve_lock(
+        recipe.requirements, uv=uv, python=options.interpreter.executable, index_url=options.index_url,
+        cache_dir=options.cache_dir / "uv", exclude_newer=recipe.exclude_newer, run=host.run,
+    )  # fmt: skip
+    make_workspace(work)
+    environment = prepare_environment(
+        packages, work, index_url=options.index_url, interpreter=options.interpreter, uv=uv,
+        cache_dir=options.cache_dir, source_date_epoch=recipe.source_date_epoch, run=host.run,
+    )  # fmt: skip
+    environment.backend.env |= recipe.environment  # e.g. the TZ a build without SOURCE_DATE_EPOCH had
+    project = extract_sdist(sdist, work / "sdist")
+    progress(f"building {published.name} from the published sdist")
+    rebuilt = environment.build(project, "wheel", work / "raw")
+    progress("comparing")
+    interpreter = options.interpreter
+    own_recipe = recipe.to_json() | {
+        "resolved": [f"{p.name}=={p.version}" for p in environment.installed.packages],
+        "python": f"{interpreter.implementation} {interpreter.version}",
+    }
+    verdict = replace(compare_published(published, rebuilt, recipe), recipe=own_recipe)
+    return WheelRebuild(verdict, environment.installed.packages, recipe, rebuilt)
+
+
+def _common(recipes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The recipe fields every wheel shares, in the first wheel's order: the release's recipe."""
+    listed = list(recipes)
+    if not listed:
+        return {}
+    return {k: v for k, v in listed[0].items() if all(k in r and r[k] == v for r in listed[1:])}

@@ -48,6 +48,9 @@ def render_rebuild(report: RebuildReport, out: Console) -> None:
         out.print(
             Text.assemble((f"{artifact.verdict:<14}", f"bold {STYLES[artifact.verdict]}"), artifact.filename)
         )
+        for key, value in (artifact.recipe or {}).items():
+            if report.recipe.get(key) != value:  # what this file's recipe does not share
+                out.print(Text.assemble((f"    {key}: ", "dim"), _plain(value)))
         if artifact.expected_sha256 != artifact.rebuilt_sha256:
             out.print(f"    expected sha256 {artifact.expected_sha256}", markup=False)
             out.print(f"    rebuilt  sha256 {artifact.rebuilt_sha256}", markup=False)

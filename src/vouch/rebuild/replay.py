@@ -20,9 +20,21 @@ from packaging.utils import canonicalize_name
 
 from vouch.archive.normalize import NORMALIZER_NAME, NORMALIZER_VERSION, SUPPORTED_VERSIONS, compressor_for
 from vouch.atomic import write_json_atomic
-from vouch.builder.builder import BuildOptions, BuildResult, build
-from vouch.builder.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter
-from vouch.builder.lock import LockedPackage
+from vouch.builder.builder import (
+    BuildResult,
+    build_distributions,
+    dirty_warnings,
+    epoch_of,
+    export_source,
+    make_record,
+    open_source,
+    prepare_environment,
+    timestamp,
+    workspace,
+    write_outputs,
+)
+from vouch.builder.env import LOCALE, PYTHONHASHSEED, TZ, UMASK, Interpreter, find_uv
+from vouch.builder.lock import LockedPackage, check_lock, read_build_system
 from vouch.builder.record import BuildRecord
 from vouch.digests import file_sha256
 from vouch.dist import is_plain_filename
@@ -150,36 +162,24 @@ def _obtain_source(record: BuildRecord, source: Path | None, workdir: Path, host
     return clone
 
 
-def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None) -> RebuildResult:
+def rebuild_record(
+    options: RebuildOptions, progress: Progress = lambda _: None, *, host: Host | None = None
+) -> RebuildResult:
+    host = host or options.host
     record = read_record(options.record)
     check_subject_names(record, options.record)
-    interpreter = Interpreter.from_executable(options.python) if options.python else Interpreter.current()
-    check_reproducible_here(record, interpreter)
-    locked = tuple(
-        LockedPackage(canonicalize_name(d.name), d.version, frozenset({d.sha256}))
-        for d in record.dependencies
+    interpreter = (
+        Interpreter.from_executable(options.python, run=host.run) if options.python else Interpreter.current()
     )
+    check_reproducible_here(record, interpreter)
     with tempfile.TemporaryDirectory(prefix="vouch-rebuild-") as tmp_name:
         tmp = Path(tmp_name)
-        source = _obtain_source(record, options.source, tmp, options.host)
+        source = _obtain_source(record, options.source, tmp, host)
         out = options.out or tmp / "dist"
-        result = build(
-            BuildOptions(
-                source=source,
-                rev=record.source.commit,
-                subdir=record.source.subdir,
-                out=out,
-                source_date_epoch=record.settings.source_date_epoch,
-                source_date_epoch_origin="build record",
-                index_url=options.index_url,
-                cache_dir=options.cache_dir,
-                interpreter=interpreter,
-                locked=locked,
-                locked_origin="build record",
-                normalizer_version=record.settings.normalizer_version,
-            ),
-            progress,
-        )
+        result = replay(
+            record, source, out, interpreter=interpreter, index_url=options.index_url,
+            cache_dir=options.cache_dir, progress=progress, host=host,
+        )  # fmt: skip
         _check_same_environment(record, result.record)
         progress("comparing")
         # only what this build produced counts: a file that merely lies in --out proves nothing
@@ -202,6 +202,57 @@ def rebuild_record(options: RebuildOptions, progress: Progress = lambda _: None)
                 raise OutputError(f"cannot write {options.record_out}: {exc.strerror}") from exc
     report = RebuildReport(recipe=_recipe(record), artifacts=verdicts, warnings=result.warnings)
     return RebuildResult(report, result)
+
+
+def replay(
+    record: BuildRecord,
+    repository: Path,
+    out: Path,
+    *,
+    interpreter: Interpreter,
+    index_url: str = PYPI_SIMPLE,
+    cache_dir: Path | None = None,
+    progress: Progress = lambda _: None,
+    host: Host | None = None,
+) -> BuildResult:
+    """Build ``record``'s commit of ``repository`` into ``out`` with the builder's steps and the
+    record's choices: its subdirectory, its SOURCE_DATE_EPOCH, exactly its packages (by sha256)
+    and its normalizer version. Nothing is compared here (see :func:`rebuild_record`)."""
+    host = host or Host()
+    cache_dir = cache_dir or default_cache_dir()
+    started = timestamp(host)
+    progress("resolving the revision")
+    source = open_source(repository, record.source.commit, record.source.subdir, run=host.run)
+    sde, origin = epoch_of(source, record.settings.source_date_epoch, "build record")
+    locked = tuple(
+        LockedPackage(canonicalize_name(d.name), d.version, frozenset({d.sha256}))
+        for d in record.dependencies
+    )
+    normalizer_version = record.settings.normalizer_version
+    compressor = compressor_for(normalizer_version)
+    with workspace("vouch-build-") as tmp:
+        progress(f"checking out {source.commit[:12]}")
+        project = export_source(source, tmp / "src", sde, run=host.run)
+        system = read_build_system(project)
+        check_lock(locked, system.requires, origin="build record")
+        progress("installing the build environment")
+        environment = prepare_environment(
+            locked, tmp, index_url=index_url, interpreter=interpreter, uv=find_uv(),
+            cache_dir=cache_dir, source_date_epoch=sde, run=host.run,
+        )  # fmt: skip
+        progress(f"building the sdist with {system.backend}")
+        outputs = build_distributions(
+            environment, project, tmp, source_date_epoch=sde, compressor=compressor, progress=progress
+        )
+        rebuilt = make_record(
+            source=source, sde=sde, sde_origin=origin, backend=system.backend, lock_origin="build record",
+            installed=environment.installed, outputs=outputs, interpreter=interpreter,
+            normalizer_version=normalizer_version, compressor=compressor, started=started,
+            finished=timestamp(host),
+        )  # fmt: skip
+        progress(f"writing into {out}")
+        record_path, artifacts = write_outputs(out, outputs, rebuilt)
+    return BuildResult(rebuilt, record_path, artifacts, None, dirty_warnings(source))
 
 
 def _check_same_environment(expected: BuildRecord, actual: BuildRecord) -> None:

@@ -59,8 +59,10 @@ class ArtifactVerdict:
     normalisations: tuple[Normalisation, ...] = ()
     differences: tuple[dict[str, Any], ...] = ()
     note: str = ""
+    recipe: dict[str, Any] | None = None  # this file's own recipe, when files differ in how they were built
 
     def to_json(self) -> dict[str, Any]:
+        own = {} if self.recipe is None else {"recipe": self.recipe}
         return {
             "filename": self.filename,
             "published_sha256": self.expected_sha256,
@@ -69,7 +71,7 @@ class ArtifactVerdict:
             "normalizations": [n.to_json() for n in self.normalisations],
             "differences": list(self.differences),
             "note": self.note,
-        }
+        } | own
 
 
 class SourceClass(StrEnum):

@@ -1,0 +1,62 @@
+"""The sdist, then the wheel from the sdist's tree: each normalised and validated.
+
+As ``python -m build`` does, the wheel is built from the sdist, never from the checkout: what a
+user installs from the sdist is what the wheel holds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vouch.archive.compress import Compressor
+from vouch.archive.normalize import canonical_members, pack_sdist, pack_wheel, zip_order_key
+from vouch.archive.safe import extract_sdist, read_tar_gz, read_zip
+from vouch.builder.validate import check_sdist, check_wheel
+from vouch.errors import ArchiveError
+from vouch.host import Progress
+
+if TYPE_CHECKING:
+    from vouch.builder.builder import Environment
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def build_distributions(
+    environment: Environment,
+    project: Path,
+    work: Path,
+    *,
+    source_date_epoch: int,
+    compressor: Compressor,
+    progress: Progress = _noop,
+) -> dict[str, bytes]:
+    """The normalised sdist, then the normalised wheel built from it: {file name: bytes}. The
+    backend's raw files go to ``work/raw``, the sdist's tree to ``work/sdist``; the checkout at
+    ``work/src`` (when the project is there) is removed once the sdist is built."""
+    sde = source_date_epoch
+    sdist_raw = environment.build(project, "sdist", work / "raw")
+    sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
+    sdist_info = check_sdist(sdist_raw.name, sdist_members)
+    progress("building the wheel from the sdist")
+    # the backend uses one core: compress the sdist and drop the checkout meanwhile
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        packed_sdist = pool.submit(pack_sdist, sdist_members, compressor)
+        pool.submit(shutil.rmtree, work / "src", ignore_errors=True)
+        unpacked = extract_sdist(sdist_members, work / "sdist")
+        wheel_raw = environment.build(unpacked, "wheel", work / "raw")
+        wheel_members = canonical_members(read_zip(wheel_raw.read_bytes()), sde, zip_order_key)
+        wheel_info = check_wheel(wheel_raw.name, wheel_members)
+        pool.submit(shutil.rmtree, work / "sdist", ignore_errors=True)
+        wheel_bytes = pack_wheel(wheel_members, compressor)
+        sdist_bytes = packed_sdist.result()
+    if wheel_info != sdist_info:
+        raise ArchiveError(
+            f"the wheel is {wheel_info.name} {wheel_info.version} "
+            f"but the sdist is {sdist_info.name} {sdist_info.version}"
+        )
+    return {sdist_raw.name: sdist_bytes, wheel_raw.name: wheel_bytes}
