@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
+
+from vouch.cli.parser import add_command, existing, handle
 
 if TYPE_CHECKING:
     from vouch.policy.check import CheckReport
@@ -18,13 +21,15 @@ if TYPE_CHECKING:
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "check",
-        help="pass only when k distinct trusted signers vouched for every artifact",
+    parser = add_command(
+        subparsers, "check",
+        summary="pass only when k distinct trusted signers vouched for every artifact",
         description="Verify the evidence against the policy: exit 0 only when, for every artifact, "
         "at least `threshold` distinct trusted signers signed exactly its name and sha256, all "
         "name one source commit, and every role minimum is met.",
-    )
+        examples=["vouch check dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl",
+                  "vouch check dist/* --evidence evidence/demo-1.0.intoto.jsonl --vsa demo-1.0.vsa.json"],
+    )  # fmt: skip
     parser.add_argument("artifacts", nargs="+", type=Path, metavar="ARTIFACT")
     parser.add_argument(
         "--evidence", type=Path, action="append", metavar="FILE",
@@ -34,7 +39,29 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--vsa", type=Path, metavar="OUT", help="write a SLSA Verification Summary")
     add_trust_options(parser)
     parser.add_argument("--json", action="store_true")
-    parser.set_defaults(run=run)
+    handle(parser, CheckArgs, run)
+
+
+@dataclass(frozen=True)
+class CheckArgs:
+    """`vouch check ARTIFACT...`."""
+
+    artifacts: tuple[Path, ...]
+    evidence: tuple[Path, ...]
+    policy: Path | None
+    vsa: Path | None
+    trust: Trust
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CheckArgs:
+        from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+        from vouch.trust import Trust  # noqa: PLC0415
+
+        artifacts = [existing(path, "artifact") for path in args.artifacts]
+        evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
+        trust = Trust(staging=args.staging, pinned=args.trusted_root)
+        return cls(tuple(artifacts), tuple(evidence), args.policy, args.vsa, trust, args.json)
 
 
 def add_trust_options(parser: argparse.ArgumentParser) -> None:
@@ -56,29 +83,25 @@ def sigstore_evidence(trust: Trust) -> Callable[[dict[str, Any], Policy], tuple[
     return verify
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+def run(command: CheckArgs, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.atomic import write_json_atomic  # noqa: PLC0415
     from vouch.errors import OutputError  # noqa: PLC0415
     from vouch.policy.check import check  # noqa: PLC0415
     from vouch.policy.model import load_policy  # noqa: PLC0415
     from vouch.policy.vsa import verification_summary  # noqa: PLC0415
-    from vouch.sign.evidence import default_evidence  # noqa: PLC0415
-    from vouch.trust import Trust  # noqa: PLC0415
 
-    trust = Trust(staging=args.staging, pinned=args.trusted_root)
-    policy = load_policy(args.policy)
+    policy = load_policy(command.policy)
     for warning in policy.warnings:
         err.print(f"warning: {warning}", markup=False)
-    artifacts: list[Path] = args.artifacts
-    evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
-    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_evidence(trust))
-    if args.vsa is not None:
+    verifier = sigstore_evidence(command.trust)
+    report = check(command.artifacts, command.evidence, policy, bundle_verifier=verifier)
+    if command.vsa is not None:
         try:
-            write_json_atomic(args.vsa, verification_summary(report))
+            write_json_atomic(command.vsa, verification_summary(report))
         except OSError as exc:
-            raise OutputError(f"cannot write {args.vsa}: {exc.strerror}") from exc
-    if args.json:
+            raise OutputError(f"cannot write {command.vsa}: {exc.strerror}") from exc
+    if command.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         render(report, out)

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_verbs, command, existing, handle, verb
+from vouch.cli.parser import add_command, add_verbs, existing, handle, verb
 
 if TYPE_CHECKING:
     from vouch.release.signed_checksums import ChecksumReport, Revision
 
 def add_parser(subparsers: Any) -> None:
-    parser = command(
+    parser = add_command(
         subparsers, "checksums",
         summary="write a Django-format checksum file (MD5, SHA1, SHA256), clearsigned; or verify one",
         description="Write a release's checksum file in Django's layout, optionally clearsigned with "
@@ -42,14 +42,14 @@ def add_parser(subparsers: Any) -> None:
     make.add_argument("artifacts", nargs="+", type=Path, metavar="ARTIFACT", help="the sdist and wheels")
     make.add_argument("--format", choices=("django", "sha256sum"), default="django",
                       help="the layout (default: django)")  # fmt: skip
-    make.add_argument("--commit", metavar="REV", help="the release's commit (a full SHA outside a repository)")
+    make.add_argument("--commit", metavar="REV", help="the release's commit (a full SHA outside a repo)")
     make.add_argument("--tag", metavar="TAG", help="the release tag named in the file (default: the version)")
     make.add_argument("--repo", type=Path, metavar="DIR", help="the git repository of --commit (default: .)")
     make.add_argument(
         "--date", metavar="YYYY-MM-DD",
         help="the release date (default: the commit date of --commit, in UTC); `today` for today's",
     )  # fmt: skip
-    make.add_argument("--project", metavar="NAME", help="the name in the text (default: as in the file names)")
+    make.add_argument("--project", metavar="NAME", help="the name in the text (default: the file names')")
     make.add_argument("--key-id", metavar="ID", help="the signing key's ID (default: from --sign)")
     make.add_argument("--key-url", metavar="URL", help="where to fetch the public key (default: a keyserver)")
     make.add_argument(
@@ -58,7 +58,7 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     make.add_argument("--sign", metavar="gpg:FINGERPRINT", help="clearsign with this gpg key (SHA256)")
     make.add_argument("--out", metavar="FILE|-",
-                      help="default: PROJECT-VERSION.checksum.txt beside the artifacts; - for stdout")  # fmt: skip
+                      help="default: PROJECT-VERSION.checksum.txt by the artifacts; - stdout")  # fmt: skip
     make.add_argument("--json", action="store_true", help="print what was written as JSON")
     handle(make, MakeArgs, run_make)
 
@@ -68,7 +68,7 @@ def add_parser(subparsers: Any) -> None:
         description="Check the clearsigned checksum file's signature against the expected key only, "
         "then every hash of every file it lists. Exit 0 only when all of them match.",
         examples=["vouch checksums verify dist/demo-1.0.checksum.txt --keyring release-key.asc",
-                  "vouch checksums verify Django-5.2.3.checksum.txt --key-fingerprint FINGERPRINT --dir dist"],
+                  "vouch checksums verify Django-5.2.3.checksum.txt --key-fingerprint FP --dir dist"],
     )  # fmt: skip
     check.add_argument("file", type=Path, metavar="FILE", help="the checksum file")
     check.add_argument("--dir", type=Path, metavar="DIR", help="where the files are (default: FILE's)")
@@ -118,7 +118,8 @@ class MakeArgs:
             repo=args.repo or Path(), date=args.date, project=args.project, key_id=args.key_id,
             key_url=args.key_url, package_url=args.package_url,
             sign_fingerprint=sign.removeprefix("gpg:") if sign else None,
-            out=None if args.out is None or to_stdout else Path(args.out), to_stdout=to_stdout, json=args.json,
+            out=None if args.out is None or to_stdout else Path(args.out), to_stdout=to_stdout,
+            json=args.json,
         )  # fmt: skip
 
 
@@ -134,7 +135,8 @@ class VerifyArgs:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> VerifyArgs:
-        return cls(existing(args.file, "checksum file"), args.dir, args.keyring, args.key_fingerprint, args.json)
+        file = existing(args.file, "checksum file")
+        return cls(file, args.dir, args.keyring, args.key_fingerprint, args.json)
 
 
 def _release_date(command: MakeArgs, revision: Revision | None, err: Console) -> datetime.date:
@@ -180,7 +182,8 @@ def run_make(command: MakeArgs, out: Console, err: Console) -> int:
         sign_fingerprint=command.sign_fingerprint,
     )
     signing = command.sign_fingerprint is not None
-    with err.status("signing (a hardware key may want a touch)", spinner="dots") if signing else nullcontext():
+    status = err.status("signing (a hardware key may want a touch)", spinner="dots")
+    with status if signing else nullcontext():
         made = make_checksums(request, write=not command.to_stdout)
     if command.to_stdout:
         print(made.text, end="")

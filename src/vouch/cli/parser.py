@@ -78,7 +78,7 @@ class VouchParser(argparse.ArgumentParser):
         takes_value = {
             option: action.nargs
             for verb in self.verbs.values()
-            for option, action in verb._option_string_actions.items()  # noqa: SLF001 - argparse's table
+            for option, action in verb._option_string_actions.items()
         }
         index = _first_positional(args, takes_value)
         if index is not None and args[index] in self.verbs:
@@ -98,7 +98,7 @@ class VouchParser(argparse.ArgumentParser):
             if not option.startswith("-"):
                 continue
             for sibling in siblings:
-                if sibling is not self and option in sibling._option_string_actions:  # noqa: SLF001
+                if sibling is not self and option in sibling._option_string_actions:
                     raise UsageError(f"{option} applies to {sibling.scope}, not to {self.scope}")
         self.error(f"unrecognized arguments: {' '.join(extras)}")
 
@@ -120,7 +120,7 @@ def _first_positional(args: list[str], takes_value: dict[str, Any]) -> int | Non
     return None
 
 
-def command(
+def add_command(
     subparsers: Any, name: str, *, summary: str, description: str, examples: Sequence[str],
     notes: str = "", scope: str | None = None, prog: str | None = None,
 ) -> VouchParser:  # fmt: skip
@@ -152,17 +152,21 @@ def verb(
     is_default = parent.default_verb == name
     prog = f"{parent.prog} [{name}]" if is_default else None
     summary = f"{summary} (the default: `{name}` may be left out)" if is_default else summary
-    parser = command(verbs, name, summary=summary, description=description, examples=examples,
+    parser = add_command(verbs, name, summary=summary, description=description, examples=examples,
                      notes=notes, scope=scope, prog=prog)  # fmt: skip
     parser.parent = parent
     parent.verbs[name] = parser
     return parser
 
 
-def handle(parser: argparse.ArgumentParser, options: type[FromArgs[T]], run: Callable[[T, Console, Console], int],
-           *, json_errors: Callable[[argparse.Namespace], bool] | None = None) -> None:  # fmt: skip
+def handle(
+    parser: argparse.ArgumentParser, options: type[FromArgs[T]], run: Callable[[T, Console, Console], int],
+    *, json_errors: Callable[[argparse.Namespace], bool] | None = None,
+) -> None:  # fmt: skip
     """Run ``run`` with ``options.from_args(namespace)`` when ``parser`` is the one chosen."""
-    handler = Handler(options.from_args, run) if json_errors is None else Handler(options.from_args, run, json_errors)
+    handler = Handler(options.from_args, run)
+    if json_errors is not None:
+        handler = Handler(options.from_args, run, json_errors)
     parser.set_defaults(handler=handler)
 
 
@@ -177,11 +181,11 @@ def existing(path: Path, what: str) -> Path:
 
     if not path.exists() and not path.is_symlink():
         raise UsageError(f"{what} {path} does not exist",
-                         hint="check the path (a relative one is taken from the current directory)")  # fmt: skip
+                         hint="check the path (relative to the current directory)")  # fmt: skip
     return path
 
 
-def refuse_unless(condition: bool, option: str, scope: str) -> None:  # noqa: FBT001
+def refuse_unless(condition: bool, option: str, scope: str) -> None:
     """A usage error (exit 2) when ``option`` was given but does not apply: never ignored."""
     from vouch.errors import UsageError  # noqa: PLC0415
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_verbs, command, handle, verb
+from vouch.cli.parser import add_command, add_verbs, handle, verb
 from vouch.index import PYPI_SIMPLE
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ _GITHUB = "--publisher github:demo/demo/release.yml@pypi"
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = command(
+    parser = add_command(
         subparsers, "provenance",
         summary="verify a release's PEP 740 provenance against the expected publisher",
         description="Verify the PEP 740 provenance of a published release (`published`, the default "
@@ -101,10 +101,10 @@ def add_parser(subparsers: Any) -> None:
 def _add_common(parser: argparse.ArgumentParser) -> None:
     """The options of both verbs."""
     parser.add_argument("--publisher", metavar="SPEC",
-                        help="the expected publisher (default: [provenance] publisher in the policy)")  # fmt: skip
+                        help="the expected publisher (default: the policy's [provenance])")  # fmt: skip
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--trusted-root", type=Path, metavar="FILE",
-                        help="verify with this Sigstore trusted_root.json instead of sigstore's own")  # fmt: skip
+                        help="verify with this Sigstore trusted_root.json, not sigstore's own")  # fmt: skip
     parser.add_argument("--staging", action="store_true", help="attestations made with Sigstore staging")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 

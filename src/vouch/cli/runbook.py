@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_verbs, command, handle, verb
+from vouch.cli.parser import add_command, add_verbs, handle, verb
 
 if TYPE_CHECKING:
     from vouch.release.plan import Plan
@@ -26,7 +26,7 @@ _NOTES = (
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = command(
+    parser = add_command(
         subparsers, "runbook",
         summary="the release checklist for a release type (md, html, json); `run` walks it, resumably",
         description="Print the release checklist of a version's release type (`show`, the default verb: "
@@ -68,10 +68,12 @@ def add_parser(subparsers: Any) -> None:
 def _add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The options of both verbs: which release, from which runbook."""
     parser.add_argument("version", metavar="VERSION", help="the version to release, e.g. 5.2.3")
-    parser.add_argument("--type", choices=("security", "bugfix", "feature", "prerelease"), dest="release_type",
+    kinds = ("security", "bugfix", "feature", "prerelease")
+    parser.add_argument("--type", choices=kinds, dest="release_type",
                         help="the release type (default: inferred from VERSION)")  # fmt: skip
     parser.add_argument("--profile", metavar="NAME|FILE", help="generic, django, or a runbook .toml file")
-    parser.add_argument("--cve", action="extend", nargs="+", default=[], metavar="ID", help="security: CVE IDs")
+    parser.add_argument("--cve", action="extend", nargs="+", default=[], metavar="ID",
+                        help="security: CVE IDs")  # fmt: skip
     parser.add_argument(
         "--branch", action="append", default=[], metavar="NAME", dest="branches",
         help="security: a branch the release patches (repeatable; default: the profile's supported "
