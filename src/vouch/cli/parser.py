@@ -7,7 +7,7 @@
    finds the first positional argument, skipping options and their values; when it is not one of
    the command's verbs, it inserts the default verb in front; when it is a verb given after some
    options, it moves it in front. No positional and no ``-h``: the default verb (which then says
-   what is missing).
+   what is missing). After ``--`` a word is an argument, never a verb.
 3. **Unknown arguments are reported by the parser that received them** (argparse leaves them to
    the top-level parser, whose usage is the wrong one), and an option of a sibling verb is refused
    in one line that says where it applies.
@@ -61,7 +61,8 @@ class VouchParser(argparse.ArgumentParser):
         self.scope = scope or f"`{self.prog}`"  # what the options of this parser apply to
         self.verbs: dict[str, VouchParser] = {}
         self.default_verb: str | None = None
-        self.parent: VouchParser | None = None
+        self.parent: VouchParser | None = None  # the command, for a verb
+        self.strict = False  # a (sub)command's parser reports unknown arguments itself
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -69,7 +70,7 @@ class VouchParser(argparse.ArgumentParser):
         if args is not None and self.verbs:
             args = self.with_verb(list(args))
         parsed, extras = super().parse_known_args(args, namespace)
-        if extras and self.parent is not None:  # the top-level parser reports its own extras
+        if extras and self.strict:  # the top-level parser reports its own
             self.refuse(extras)
         return parsed, extras
 
@@ -81,7 +82,7 @@ class VouchParser(argparse.ArgumentParser):
             for option, action in verb._option_string_actions.items()
         }
         index = _first_positional(args, takes_value)
-        if index is not None and args[index] in self.verbs:
+        if index is not None and args[index] in self.verbs and "--" not in args[:index]:
             return [args[index], *args[:index], *args[index + 1 :]]
         if self.default_verb is None or (index is None and any(a in _HELP for a in args)):
             return args
@@ -134,6 +135,7 @@ def add_command(
         name, help=summary, description=_wrap(description), epilog=epilog, scope=scope,
         formatter_class=argparse.RawDescriptionHelpFormatter, **extra,
     )  # fmt: skip
+    parser.strict = True
     return parser
 
 
