@@ -215,7 +215,6 @@ def test_an_option_that_does_not_apply_is_json_with_json(capsys: pytest.CaptureF
         ["checksums", "verify", "{missing}", "--key-fingerprint", FP],
         ["checksums", "{missing}", "--date", "2025-06-04"],
         ["provenance", "verify", "{missing}", "--attestation", "{missing}", "--publisher", "github:a/b/c"],
-        ["publish", "{missing}", "--dry-run"],
         ["rebuild", "{missing}.buildinfo.json"],
     ],
     ids=lambda argv: " ".join(argv[:2]),
@@ -224,7 +223,7 @@ def test_a_missing_input_file_is_exit_2_everywhere(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     policy = tmp_path / "vouch.toml"
-    policy.write_text('threshold = 1\n[[signer]]\nname = "a"\nssh-key = "ssh-ed25519 AAAA a"\n')
+    policy.write_text(f'threshold = 1\n[[signers]]\nname = "a"\nopenpgp-fingerprint = "{FP}"\n')
     missing = tmp_path / "nowhere" / "demo-1.0.tar.gz"
     code, _out, err = run([word.format(missing=missing, policy=policy) for word in argv], capsys)
     assert code == 2, err

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch.cli.check import add_trust_options
-from vouch.cli.parser import add_command, existing, handle
+from vouch.cli.parser import add_command, handle
 
 if TYPE_CHECKING:
     from vouch.publish.gate import PublishOptions, PublishReport
@@ -60,7 +60,7 @@ class PublishArgs:
         from vouch.sign.evidence import default_evidence  # noqa: PLC0415
         from vouch.trust import Trust  # noqa: PLC0415
 
-        artifacts = [existing(path, "artifact") for path in args.artifacts]
+        artifacts: list[Path] = args.artifacts  # the gate checks them, after the URLs
         evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
         options = PublishOptions(
             artifacts=tuple(artifacts),
