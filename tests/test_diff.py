@@ -388,8 +388,9 @@ def test_mismatched_kinds_and_missing_files(tmp_path: Path, capsys: pytest.Captu
     wheel = wheel.rename(wheel.with_name("demo-1.0-py3-none-any.whl"))
     assert main(["diff", str(sdist), str(wheel)]) == 2
     assert "cannot compare" in capsys.readouterr().err
-    assert main(["diff", str(sdist), str(tmp_path / "missing.tar.gz")]) == 3
-    assert capsys.readouterr().err.splitlines()[0].endswith("missing.tar.gz: no such file or directory")
+    # a missing input is a usage error (exit 2), as in every command (issue 16); it was exit 3
+    assert main(["diff", str(sdist), str(tmp_path / "missing.tar.gz")]) == 2
+    assert capsys.readouterr().err.splitlines()[0].endswith("missing.tar.gz does not exist")
 
 
 def test_diffoscope_missing_says_how_to_install(

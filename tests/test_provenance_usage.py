@@ -140,7 +140,7 @@ def test_verify_usage_errors(extra: list[str], message: str, capsys: pytest.Capt
         ),
         (["demo==1.0", "--attestation", "x"], "--attestation applies to `vouch provenance verify`"),
         (["demo>=1.0"], "is not NAME==VERSION"),
-        (["demo==1.0", "other==2.0"], "give one NAME==VERSION"),
+        (["demo==1.0", "other==2.0"], "unrecognized arguments: other==2.0"),  # argparse, under its usage
     ],
 )
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,7 @@ from vouch.cli import rebuild as rebuild_command
 from vouch.cli import report as report_command
 from vouch.cli import runbook as runbook_command
 from vouch.cli import sign as sign_command
+from vouch.cli.parser import Handler, VouchParser
 from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
@@ -39,17 +40,32 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+EXAMPLES = """\
+examples:
+  $ vouch build --out dist
+  $ vouch rebuild dist/demo-1.0.buildinfo.json
+  $ vouch rebuild pypi:demo==1.0
+  $ vouch sign dist/demo-1.0.buildinfo.json --key ssh:~/.ssh/id_ed25519 --role releaser
+  $ vouch check dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl
+  $ vouch COMMAND --help
+
+exit codes: 0 ok, 1 verified and found wanting, 2 usage or configuration error, 3 could not check
+(network, missing tool, I/O, anything unexpected)."""
+
+
+def make_parser() -> VouchParser:
+    parser = VouchParser(
         prog="vouch",
         description="Reproducible Python releases that several parties can verify.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vouch {__version__}")
     parser.add_argument(
         "--debug", action="store_true",
         help="on an unexpected error, print Python's traceback (for a bug report)",
     )  # fmt: skip
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
     for command in COMMANDS:
         command.add_parser(subparsers)
     return parser
@@ -57,21 +73,24 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+    except VouchError as error:  # an option of another verb (vouch.cli.parser, rule 3)
+        return report_error(error, err, as_json="--json" in (argv or sys.argv[1:]))
+    handler: Handler[object] = args.handler
     try:
-        code: int = args.run(args, out, err)
+        code: int = handler(args, out, err)
     except VouchError as error:
-        return report_error(error, err, as_json=getattr(args, "json", False))
+        return report_error(error, err, as_json=handler.json_errors(args))
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
     except Exception as exc:  # the one place where anything unexpected becomes exit 3
-        return report_unexpected(exc, err, as_json=getattr(args, "json", False), debug=args.debug)
+        return report_unexpected(exc, err, as_json=handler.json_errors(args), debug=args.debug)
     return code
 
 

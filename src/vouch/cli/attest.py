@@ -4,47 +4,64 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
+from vouch.cli.parser import add_command, handle
+
 if TYPE_CHECKING:
     from vouch.provenance.attest import AttestReport
+    from vouch.provenance.publisher import ExpectedPublisher
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "attest",
-        help="write DIST.publish.attestation for each file, from the CI job's OIDC identity",
+    parser = add_command(
+        subparsers, "attest",
+        summary="write DIST.publish.attestation for each file, from the CI job's OIDC identity",
         description="In CI with an ambient OIDC credential (GitHub Actions with `id-token: write`, "
         "GitLab CI, Google Cloud, CircleCI), sign a PEP 740 publish attestation for each distribution with "
         "Sigstore, verify each against the expected publisher, then write DIST.publish.attestation "
         "(all or none; an existing one is never overwritten).",
-    )
-    parser.add_argument("dists", nargs="+", type=Path, metavar="DIST")
-    parser.add_argument(
-        "--publisher",
-        metavar="SPEC",
-        help="the expected publisher (default: [provenance] publisher in the policy)",
-    )
+        examples=["vouch attest dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl",
+                  "vouch attest dist/* --publisher github:demo/demo/release.yml@pypi --json"],
+    )  # fmt: skip
+    parser.add_argument("dists", nargs="+", type=Path, metavar="DIST", help="the sdist and wheels")
+    parser.add_argument("--publisher", metavar="SPEC",
+                        help="the expected publisher (default: the policy's [provenance])")  # fmt: skip
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--staging", action="store_true", help="sign with Sigstore staging (for tests)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.set_defaults(run=run)
+    handle(parser, AttestArgs, run)
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+@dataclass(frozen=True)
+class AttestArgs:
+    """`vouch attest DIST...`."""
+
+    dists: tuple[Path, ...]
+    publisher: ExpectedPublisher
+    staging: bool
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AttestArgs:
+        from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
+
+        return cls(tuple(args.dists), resolve_publisher(args.publisher, args.policy), args.staging, args.json)
+
+
+def run(command: AttestArgs, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.provenance.attest import attest  # noqa: PLC0415
-    from vouch.provenance.publisher import resolve_publisher  # noqa: PLC0415
     from vouch.trust import Trust  # noqa: PLC0415
 
-    publisher = resolve_publisher(args.publisher, args.policy)
     with err.status("attesting", spinner="dots"):
-        report = attest(args.dists, publisher, trust=Trust(staging=args.staging))
-    if args.json:
+        report = attest(list(command.dists), command.publisher, trust=Trust(staging=command.staging))
+    if command.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         render(report, out)

@@ -4,66 +4,80 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
+from vouch.cli.parser import add_command, handle
+
 if TYPE_CHECKING:
-    from vouch.audit.project import AuditResult
+    from vouch.audit.project import AuditOptions, AuditResult
 
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "audit",
-        help="audit CI workflows (zizmor + release rules) and the GitHub repository's settings",
+    parser = add_command(
+        subparsers, "audit",
+        summary="audit CI workflows (zizmor + release rules) and the GitHub repository's settings",
         description="Run zizmor and vouch's release rules on the workflows under PATH "
         "(.github/workflows), and audit who can push tags and publish on GitHub. Exit 0 when "
         "nothing is at or above --min-severity, 1 otherwise.",
-    )
-    parser.add_argument(
-        "path",
-        nargs="?",
-        type=Path,
-        default=Path(),
-        metavar="PATH",
-        help="a repository, a workflow folder or one workflow file (default: .)",
-    )
+        examples=["vouch audit", "vouch audit --github demo/demo --min-severity medium --format sarif"],
+    )  # fmt: skip
+    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                        help="a repository, a workflow folder or one workflow file (default: .)")  # fmt: skip
     parser.add_argument("--no-workflows", action="store_true", help="audit only the repository")
-    parser.add_argument(
-        "--github",
-        metavar="OWNER/REPO",
-        help="audit the repository through the API (GITHUB_TOKEN, read-only)",
-    )
+    parser.add_argument("--github", metavar="OWNER/REPO",
+                        help="audit the repository through the API (GITHUB_TOKEN, read-only)")  # fmt: skip
     parser.add_argument("--github-export", type=Path, metavar="FILE", help="audit a saved export offline")
     parser.add_argument("--save-export", type=Path, metavar="FILE", help="store the API responses")
-    parser.add_argument("--format", choices=["plain", "json", "sarif"], default="plain")
-    parser.add_argument("--min-severity", choices=["low", "medium", "high"], default="low")
-    parser.set_defaults(run=run)
+    parser.add_argument("--format", choices=["plain", "json", "sarif"], default="plain",
+                        help="json and sarif print errors as JSON too (default: plain)")  # fmt: skip
+    parser.add_argument("--min-severity", choices=["low", "medium", "high"], default="low",
+                        help="the lowest severity that fails the audit (default: low)")  # fmt: skip
+    handle(parser, AuditArgs, run, json_errors=lambda args: args.format != "plain")
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+@dataclass(frozen=True)
+class AuditArgs:
+    """`vouch audit [PATH]`: the library's options, and how to report."""
+
+    options: AuditOptions
+    format: str
+    min_severity: str
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AuditArgs:
+        from vouch.audit.project import AuditOptions  # noqa: PLC0415
+        from vouch.errors import UsageError  # noqa: PLC0415
+
+        if args.no_workflows and args.path is not None:
+            raise UsageError("--no-workflows audits no workflows: drop PATH, or --no-workflows")
+        options = AuditOptions(
+            path=None if args.no_workflows else (args.path or Path()),
+            github=args.github,
+            github_export=args.github_export,
+            save_export=args.save_export,
+        )
+        return cls(options, args.format, args.min_severity)
+
+
+def run(command: AuditArgs, out: Console, err: Console) -> int:
     from vouch.audit.findings import to_json, to_sarif  # noqa: PLC0415
-    from vouch.audit.project import AuditOptions, audit  # noqa: PLC0415
+    from vouch.audit.project import audit  # noqa: PLC0415
 
-    args.json = args.format != "plain"  # errors as JSON too
-    options = AuditOptions(
-        path=None if args.no_workflows else args.path,
-        github=args.github,
-        github_export=args.github_export,
-        save_export=args.save_export,
-    )
-    result = audit(options)
-    shown = result.failing(args.min_severity)
-    if args.format == "json":
+    result = audit(command.options)
+    shown = result.failing(command.min_severity)
+    if command.format == "json":
         print(json.dumps(to_json(shown), indent=2))
-    elif args.format == "sarif":
+    elif command.format == "sarif":
         print(json.dumps(to_sarif(shown), indent=2))
     else:
-        render(result, args.min_severity, out)
+        render(result, command.min_severity, out)
     return 1 if shown else 0
 
 

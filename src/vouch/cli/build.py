@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
+from vouch.cli.parser import add_command, handle
+
 if TYPE_CHECKING:
-    from vouch.builder.builder import BuildResult
+    from vouch.builder.builder import BuildOptions, BuildResult
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "build",
-        help="build a reproducible sdist and wheel from a git revision",
-        description="Build the sdist, then the wheel from it, from the tracked tree of a git "
-        "revision in a locked, isolated environment; normalise both and write a build record.",
-    )
+    parser = add_command(
+        subparsers, "build",
+        summary="build a reproducible sdist and wheel from a git revision",
+        description="Build the sdist, then the wheel from it, from the tracked tree of a git revision "
+        "in a locked, isolated environment; normalise both and write a build record.",
+        examples=["vouch build", "vouch build ~/src/demo --rev v1.0 --out dist --json"],
+    )  # fmt: skip
     parser.add_argument("source", nargs="?", type=Path, default=Path(), metavar="SOURCE",
                         help="a git working tree (default: the current directory)")  # fmt: skip
     parser.add_argument("--rev", default="HEAD", help="the revision to build (default: HEAD)")
@@ -34,29 +38,43 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--source-date-epoch", type=int, metavar="N",
                         help="timestamp for the build (default: the committer time of REV)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the build record as JSON")
-    parser.set_defaults(run=run)
+    handle(parser, BuildArgs, run)
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from vouch.builder.builder import BuildOptions, build  # noqa: PLC0415 - keep `vouch --help` fast
+@dataclass(frozen=True)
+class BuildArgs:
+    """`vouch build`: the library's options, and how to show the result."""
 
-    options = BuildOptions(
-        source=args.source,
-        rev=args.rev,
-        subdir=args.subdir,
-        out=args.out,
-        build_lock=args.build_lock,
-        source_date_epoch=args.source_date_epoch,
-    )
+    options: BuildOptions
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BuildArgs:
+        from vouch.builder.builder import BuildOptions  # noqa: PLC0415 - keep `vouch --help` fast
+
+        options = BuildOptions(
+            source=args.source,
+            rev=args.rev,
+            subdir=args.subdir,
+            out=args.out,
+            build_lock=args.build_lock,
+            source_date_epoch=args.source_date_epoch,
+        )
+        return cls(options, args.json)
+
+
+def run(command: BuildArgs, out: Console, err: Console) -> int:
+    from vouch.builder.builder import build  # noqa: PLC0415 - keep `vouch --help` fast
+
     with err.status("building", spinner="dots") as status:
 
         def progress(message: str) -> None:
             status.update(message)
 
-        result = build(options, progress)
+        result = build(command.options, progress)
     for warning in result.warnings:
         err.print(Text.assemble(("warning: ", "yellow"), warning))
-    if args.json:
+    if command.json:
         print(json.dumps(result.record.to_statement(), indent=2))
     else:
         render(result, out)

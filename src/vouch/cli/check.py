@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
+
+from vouch.cli.parser import add_command, existing, handle
 
 if TYPE_CHECKING:
     from vouch.policy.check import CheckReport
@@ -18,13 +21,16 @@ if TYPE_CHECKING:
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "check",
-        help="pass only when k distinct trusted signers vouched for every artifact",
+    parser = add_command(
+        subparsers, "check",
+        summary="pass only when k distinct trusted signers vouched for every artifact",
         description="Verify the evidence against the policy: exit 0 only when, for every artifact, "
         "at least `threshold` distinct trusted signers signed exactly its name and sha256, all "
         "name one source commit, and every role minimum is met.",
-    )
+        examples=["vouch check dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl",
+                  "vouch check dist/* --evidence evidence/demo-1.0.intoto.jsonl --vsa demo-1.0.vsa.json",
+                  "vouch check dist/* --git-notes --rev v1.0  # the release managers' notes on the tag"],
+    )  # fmt: skip
     parser.add_argument("artifacts", nargs="+", type=Path, metavar="ARTIFACT")
     parser.add_argument(
         "--evidence", type=Path, action="append", metavar="FILE",
@@ -32,15 +38,44 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--git-notes", action="store_true",
                         help="also read the note (refs/notes/vouch) of --rev's commit")  # fmt: skip
-    parser.add_argument("--repo", type=Path, default=Path(), metavar="DIR",
+    parser.add_argument("--repo", type=Path, metavar="DIR",
                         help="--git-notes: the git repository (default: .)")  # fmt: skip
-    parser.add_argument("--rev", default="HEAD", metavar="REV",
+    parser.add_argument("--rev", metavar="REV",
                         help="--git-notes: the release's tag or commit (default: HEAD)")  # fmt: skip
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--vsa", type=Path, metavar="OUT", help="write a SLSA Verification Summary")
     add_trust_options(parser)
     parser.add_argument("--json", action="store_true")
-    parser.set_defaults(run=run)
+    handle(parser, CheckArgs, run)
+
+
+@dataclass(frozen=True)
+class CheckArgs:
+    """`vouch check ARTIFACT...`."""
+
+    artifacts: tuple[Path, ...]
+    evidence: tuple[Path, ...]
+    notes: tuple[Path, str] | None  # (repository, revision) whose refs/notes/vouch note is evidence too
+    policy: Path | None
+    vsa: Path | None
+    trust: Trust
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CheckArgs:
+        from vouch.errors import UsageError  # noqa: PLC0415
+        from vouch.sign.evidence import default_evidence  # noqa: PLC0415
+        from vouch.trust import Trust  # noqa: PLC0415
+
+        artifacts = [existing(path, "artifact") for path in args.artifacts]
+        if not args.git_notes and (args.repo is not None or args.rev is not None):
+            raise UsageError("--repo and --rev go with --git-notes")
+        notes = (args.repo or Path(), args.rev or "HEAD") if args.git_notes else None
+        evidence = args.evidence or (
+            [] if notes else [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
+        )
+        trust = Trust(staging=args.staging, pinned=args.trusted_root)
+        return cls(tuple(artifacts), tuple(evidence), notes, args.policy, args.vsa, trust, args.json)
 
 
 def add_trust_options(parser: argparse.ArgumentParser) -> None:
@@ -62,33 +97,27 @@ def sigstore_evidence(trust: Trust) -> Callable[[dict[str, Any], Policy], tuple[
     return verify
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+def run(command: CheckArgs, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.atomic import write_json_atomic  # noqa: PLC0415
     from vouch.errors import OutputError  # noqa: PLC0415
     from vouch.policy.check import check  # noqa: PLC0415
     from vouch.policy.model import load_policy  # noqa: PLC0415
     from vouch.policy.vsa import verification_summary  # noqa: PLC0415
-    from vouch.sign.evidence import default_evidence  # noqa: PLC0415
     from vouch.sign.notes import read_note  # noqa: PLC0415
-    from vouch.trust import Trust  # noqa: PLC0415
 
-    trust = Trust(staging=args.staging, pinned=args.trusted_root)
-    policy = load_policy(args.policy)
+    policy = load_policy(command.policy)
     for warning in policy.warnings:
         err.print(f"warning: {warning}", markup=False)
-    artifacts: list[Path] = args.artifacts
-    evidence = args.evidence or []
-    notes = read_note(args.repo, args.rev)[1] if args.git_notes else []
-    if not evidence and not args.git_notes:
-        evidence = [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
-    report = check(artifacts, evidence, policy, bundle_verifier=sigstore_evidence(trust), lines=notes)
-    if args.vsa is not None:
+    verifier = sigstore_evidence(command.trust)
+    lines = read_note(*command.notes)[1] if command.notes else []
+    report = check(command.artifacts, command.evidence, policy, bundle_verifier=verifier, lines=lines)
+    if command.vsa is not None:
         try:
-            write_json_atomic(args.vsa, verification_summary(report))
+            write_json_atomic(command.vsa, verification_summary(report))
         except OSError as exc:
-            raise OutputError(f"cannot write {args.vsa}: {exc.strerror}") from exc
-    if args.json:
+            raise OutputError(f"cannot write {command.vsa}: {exc.strerror}") from exc
+    if command.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         render(report, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,24 @@ from vouch.archive.diff import (
     find_diffoscope,
     run_diffoscope,
 )
+from vouch.cli.parser import add_command, existing, handle
 
 MAX_SHOWN = 100  # differences rendered in the terminal; --json has them all
 MAX_WIDTH = 200  # characters of one rendered value
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "diff",
-        help="explain how two sdists, wheels or directories differ",
+    parser = add_command(
+        subparsers, "diff",
+        summary="explain how two sdists, wheels or directories differ",
         description="Compare two sdists (.tar.gz), two wheels or zips, or two directories, member by "
         "member: gzip header, member order, members only on one side, and for each member its type, "
         "link target, mode and executable bit, mtime, owner, compression and content (a unified diff "
         "for text). A wheel's METADATA, WHEEL and RECORD are compared field by field. "
         "Exit 0 when identical, 1 when not.",
-    )
+        examples=["vouch diff dist/demo-1.0.tar.gz rebuilt/demo-1.0.tar.gz",
+                  "vouch diff dist/demo-1.0-py3-none-any.whl rebuilt/demo-1.0-py3-none-any.whl --json"],
+    )  # fmt: skip
     parser.add_argument("a", type=Path, metavar="A", help="an sdist, wheel, zip or directory")
     parser.add_argument("b", type=Path, metavar="B", help="another of the same kind")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -40,7 +44,7 @@ def add_parser(subparsers: Any) -> None:
                         help="lines of unified diff per text member (default: 200)")  # fmt: skip
     parser.add_argument("--diffoscope", action="store_true",
                         help="also run diffoscope (pip install diffoscope) and show its report")  # fmt: skip
-    parser.set_defaults(run=run)
+    handle(parser, DiffArgs, run)
 
 
 def _count(value: str) -> int:
@@ -53,14 +57,30 @@ def _count(value: str) -> int:
     return number
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    executable = find_diffoscope() if args.diffoscope else None
-    report = diff_paths(args.a, args.b, max_lines=args.max_lines)
+@dataclass(frozen=True)
+class DiffArgs:
+    """`vouch diff A B`: two inputs that exist, and how to compare and show them."""
+
+    a: Path
+    b: Path
+    max_lines: int
+    diffoscope: bool
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DiffArgs:
+        a, b = existing(args.a, "input"), existing(args.b, "input")
+        return cls(a, b, args.max_lines, args.diffoscope, args.json)
+
+
+def run(command: DiffArgs, out: Console, err: Console) -> int:
+    executable = find_diffoscope() if command.diffoscope else None
+    report = diff_paths(command.a, command.b, max_lines=command.max_lines)
     extra = None
     if executable is not None:
         with err.status("running diffoscope", spinner="dots"):
-            extra = run_diffoscope(args.a, args.b, executable=executable)
-    if args.json:
+            extra = run_diffoscope(command.a, command.b, executable=executable)
+    if command.json:
         document = report.to_json()
         if extra is not None:
             document["diffoscope"] = {"command": list(extra.command), "exit_code": extra.exit_code,

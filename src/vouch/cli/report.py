@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch.cli.check import add_trust_options
+from vouch.cli.parser import add_command, existing, handle
 
 if TYPE_CHECKING:
     from vouch.report.gather import ReportInputs
@@ -21,14 +22,17 @@ _EXIT = {"passed": 0, "failed": 1, "not checked": 3}
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "report",
-        help="write one HTML page showing a release's evidence: quorum, rebuilds, provenance, checksums",
+    parser = add_command(
+        subparsers, "report",
+        summary="write one HTML page showing a release's evidence: quorum, rebuilds, provenance, checksums",
         description="Check the quorum, the checksum file and the doctor statement, read the rebuild "
         "and provenance reports, and write one self-contained HTML page (no network, no script) "
         "whose first line is the overall status. Exit 0 when it passed, 1 when something failed, "
         "3 when something given could not be checked.",
-    )
+        examples=["vouch report dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl --out demo-1.0.html",
+                  "vouch report dist/* --rebuild-json rebuild.json --provenance-json provenance.json "
+                  "--checksums dist/demo-1.0.checksum.txt"],
+    )  # fmt: skip
     parser.add_argument("artifacts", nargs="+", type=Path, metavar="ARTIFACT")
     parser.add_argument(
         "--evidence", type=Path, action="append", metavar="FILE",
@@ -53,23 +57,29 @@ def add_parser(subparsers: Any) -> None:
                         "the artifacts)")  # fmt: skip
     add_trust_options(parser)
     parser.add_argument("--json", action="store_true", help="print the page's data as JSON")
-    parser.set_defaults(run=run)
+    handle(parser, ReportOptions, run)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """`vouch report ARTIFACT...`."""
+
     inputs: ReportInputs
     out: Path | None
     staging: bool
     trusted_root: Path | None
-    as_json: bool
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ReportOptions:
+        return options_from(args)
 
 
 def options_from(args: argparse.Namespace) -> ReportOptions:
     from vouch.report.gather import ReportInputs  # noqa: PLC0415
 
     inputs = ReportInputs(
-        artifacts=tuple(args.artifacts),
+        artifacts=tuple(existing(path, "artifact") for path in args.artifacts),
         evidence=tuple(args.evidence or ()),
         policy=args.policy,
         rebuild_json=tuple(args.rebuild_json or ()),
@@ -82,7 +92,7 @@ def options_from(args: argparse.Namespace) -> ReportOptions:
     return ReportOptions(inputs, args.out, args.staging, args.trusted_root, args.json)
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
+def run(options: ReportOptions, out: Console, err: Console) -> int:
     # imported here so that `vouch --help` and the other commands start fast
     from vouch.atomic import write_bytes_atomic  # noqa: PLC0415
     from vouch.cli.check import sigstore_evidence  # noqa: PLC0415
@@ -91,7 +101,6 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from vouch.report.render import render_html, render_json  # noqa: PLC0415
     from vouch.trust import Trust  # noqa: PLC0415
 
-    options = options_from(args)
     verifier = sigstore_evidence(Trust(staging=options.staging, pinned=options.trusted_root))
     with err.status("gathering the evidence", spinner="dots") as status:
         page = gather(options.inputs, bundle_verifier=verifier, progress=status.update)
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         write_bytes_atomic(target, render_html(page).encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
-    if options.as_json:
+    if options.json:
         print(render_json(page))
     else:
         render(page, target, out)

@@ -1,48 +1,79 @@
-"""``vouch runbook``: a release's checklist by release type; ``vouch runbook run`` walks it."""
+"""``vouch runbook [show] VERSION``: a release's checklist by release type; ``vouch runbook run`` walks it."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
+from vouch.cli.parser import add_command, add_verbs, handle, verb
+
 if TYPE_CHECKING:
     from vouch.release.plan import Plan
     from vouch.release.runner import RunResult
 
-USAGE = """%(prog)s VERSION [--type security|bugfix|feature|prerelease] [--profile generic|django|FILE]
-                      [--cve ID ...] [--branch NAME ...] [--date YYYY-MM-DD] [--set NAME=VALUE ...]
-                      [--format md|html|json]
-                      [--out FILE]
-       %(prog)s run VERSION [the same options] [--state FILE]"""
+_NOTES = (
+    "The release type is inferred from VERSION: X.Y or X.Y.0 feature, X.Y.Z bugfix, aN/bN/rcN "
+    "pre-release; security only with --type security and --cve. The profile defaults to `runbook` "
+    "in the policy (vouch.toml or [tool.vouch]), else generic. The generic profile's name and "
+    "dist_name default to [project] name of ./pyproject.toml."
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "runbook",
-        usage=USAGE,
-        help="the release checklist for a release type (md, html, json); `run` walks it, resumably",
-        description="VERSION: print the release checklist of this version's release type (inferred: "
-        "X.Y or X.Y.0 feature, X.Y.Z bugfix, aN/bN/rcN pre-release; security only with --type "
-        "security and --cve) from a runbook definition: the generic or django profile, or a TOML "
-        "file. `run VERSION`: run its automated vouch steps, ask to confirm the manual ones, and "
+    parser = add_command(
+        subparsers, "runbook",
+        summary="the release checklist for a release type (md, html, json); `run` walks it, resumably",
+        description="Print the release checklist of a version's release type (`show`, the default verb: "
+        "`vouch runbook VERSION`), or walk it (`run VERSION`), from a runbook definition: the generic "
+        "or django profile, or a TOML file.",
+        examples=["vouch runbook 5.2.3 --profile django",
+                  "vouch runbook run 5.2.3 --type security --cve CVE-2025-1234 --profile django"],
+        notes=_NOTES,
+    )  # fmt: skip
+    verbs = add_verbs(parser, default="show")
+    show = verb(
+        parser, verbs, "show", scope="`vouch runbook VERSION`",
+        summary="print the checklist",
+        description="Print the release checklist of VERSION's release type, as Markdown, HTML or JSON. "
+        "The verb `show` may be left out.",
+        examples=["vouch runbook 5.2.3 --profile django",
+                  "vouch runbook 5.2.3 --type security --cve CVE-2025-1234 --branch main --branch "
+                  "stable/5.2.x --format html --out checklist.html"],
+        notes=_NOTES,
+    )  # fmt: skip
+    _add_plan_options(show)
+    show.add_argument("--format", choices=("md", "html", "json"), default="md", help="default: md")
+    show.add_argument("--out", type=Path, metavar="FILE", help="write the checklist here (default: stdout)")
+    handle(show, ShowArgs, run_show)
+    walk = verb(
+        parser, verbs, "run", scope="`vouch runbook run`",
+        summary="run the automated steps, confirm the manual ones, resumably",
+        description="Run the checklist's automated vouch steps, ask to confirm the manual ones, and "
         "record each step in a state file, so that an interrupted run resumes where it stopped.",
-        epilog="The profile defaults to `runbook` in the policy (vouch.toml or [tool.vouch]), else "
-        "generic. The generic profile's name and dist_name default to [project] name of "
-        "./pyproject.toml.",
-    )
-    parser.add_argument("words", nargs="+", metavar="VERSION | run VERSION")
-    parser.add_argument(
-        "--type", choices=("security", "bugfix", "feature", "prerelease"), dest="release_type"
-    )
+        examples=["vouch runbook run 5.2.3 --profile django",
+                  "vouch runbook run 1.0.1 --set fingerprint=FINGERPRINT --state release-1.0.1.json"],
+        notes=_NOTES,
+    )  # fmt: skip
+    _add_plan_options(walk)
+    walk.add_argument("--state", type=Path, metavar="FILE", help="the state file (default: in .)")
+    handle(walk, RunArgs, run_run)
+
+
+def _add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """The options of both verbs: which release, from which runbook."""
+    parser.add_argument("version", metavar="VERSION", help="the version to release, e.g. 5.2.3")
+    kinds = ("security", "bugfix", "feature", "prerelease")
+    parser.add_argument("--type", choices=kinds, dest="release_type",
+                        help="the release type (default: inferred from VERSION)")  # fmt: skip
     parser.add_argument("--profile", metavar="NAME|FILE", help="generic, django, or a runbook .toml file")
-    parser.add_argument(
-        "--cve", action="extend", nargs="+", default=[], metavar="ID", help="security: CVE IDs"
-    )
+    parser.add_argument("--cve", action="extend", nargs="+", default=[], metavar="ID",
+                        help="security: CVE IDs")  # fmt: skip
     parser.add_argument(
         "--branch", action="append", default=[], metavar="NAME", dest="branches",
         help="security: a branch the release patches (repeatable; default: the profile's supported "
@@ -51,11 +82,50 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="the release date")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="values",
                         help="a variable or input of the runbook (repeatable)")  # fmt: skip
-    parser.add_argument("--format", choices=("md", "html", "json"), default="md", help="default: md")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write the checklist here (default: stdout)")
-    parser.add_argument("--state", type=Path, metavar="FILE", help="run: the state file (default: in .)")
     parser.add_argument("--json", action="store_true", help="errors as JSON (the checklist: --format json)")
-    parser.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class PlanArgs:
+    """Which release, from which runbook: the options of both verbs."""
+
+    version: str
+    release_type: str | None
+    profile: str | None
+    cves: tuple[str, ...]
+    branches: tuple[str, ...]
+    date: str | None
+    values: tuple[str, ...]
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> PlanArgs:
+        return cls(args.version, args.release_type, args.profile, tuple(args.cve), tuple(args.branches),
+                   args.date, tuple(args.values))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShowArgs:
+    """`vouch runbook [show] VERSION`."""
+
+    plan: PlanArgs
+    format: str
+    out: Path | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ShowArgs:
+        return cls(PlanArgs.from_args(args), args.format, args.out)
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """`vouch runbook run VERSION`."""
+
+    plan: PlanArgs
+    state: Path | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunArgs:
+        return cls(PlanArgs.from_args(args), args.state)
 
 
 def _profile(requested: str | None) -> str:
@@ -107,45 +177,36 @@ def _values(pairs: list[str], declared: set[str]) -> dict[str, str]:
     return values
 
 
-def _plan(args: argparse.Namespace, version: str) -> Plan:
+def _plan(given: PlanArgs) -> Plan:
     from vouch.release.plan import make_plan, release  # noqa: PLC0415
     from vouch.release.runbook import load_runbook  # noqa: PLC0415
     from vouch.release.signed_checksums import parse_date  # noqa: PLC0415
 
-    runbook = load_runbook(_profile(args.profile))
-    date = parse_date(args.date) if args.date else None
-    chosen = release(version, args.release_type, args.cve, date, args.branches)
-    return make_plan(runbook, chosen, _values(args.values, {*runbook.variables, *runbook.inputs}))
+    runbook = load_runbook(_profile(given.profile))
+    date = parse_date(given.date) if given.date else None
+    chosen = release(given.version, given.release_type, given.cves, date, given.branches)
+    return make_plan(runbook, chosen, _values(list(given.values), {*runbook.variables, *runbook.inputs}))
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from vouch.errors import OutputError, UsageError  # noqa: PLC0415
+def run_show(command: ShowArgs, out: Console, err: Console) -> int:
+    from vouch.errors import OutputError  # noqa: PLC0415
     from vouch.release.render import render_plan  # noqa: PLC0415
 
-    words: list[str] = args.words
-    if words[0] == "run":
-        if len(words) != 2:
-            raise UsageError("`vouch runbook run` takes one VERSION")
-        return _run(args, _plan(args, words[1]), out, err)
-    if len(words) != 1:
-        raise UsageError(f"give one VERSION (or `run VERSION`), not {' '.join(words)!r}")
-    if args.state is not None:
-        raise UsageError("--state applies to `vouch runbook run`")
-    text = render_plan(_plan(args, words[0]), args.format)
-    if args.out is None:
+    text = render_plan(_plan(command.plan), command.format)
+    if command.out is None:
         sys.stdout.write(text)
         return 0
     from vouch.atomic import write_bytes_atomic  # noqa: PLC0415
 
     try:
-        write_bytes_atomic(args.out, text.encode("utf-8"))
+        write_bytes_atomic(command.out, text.encode("utf-8"))
     except OSError as exc:
-        raise OutputError(f"cannot write {args.out}: {exc.strerror}") from exc
-    err.print(f"wrote {args.out}", markup=False)
+        raise OutputError(f"cannot write {command.out}: {exc.strerror}") from exc
+    err.print(f"wrote {command.out}", markup=False)
     return 0
 
 
-def _run(args: argparse.Namespace, plan: Plan, out: Console, err: Console) -> int:
+def run_run(command: RunArgs, out: Console, err: Console) -> int:
     from rich.prompt import Confirm  # noqa: PLC0415
 
     from vouch.release.runner import default_state_path, run_plan  # noqa: PLC0415
@@ -161,7 +222,8 @@ def _run(args: argparse.Namespace, plan: Plan, out: Console, err: Console) -> in
         style = "bold" if line.startswith("[") else "dim" if line.startswith("    ") else None
         out.print(Text(line, style=style or ""))
 
-    state = args.state or default_state_path(plan)
+    plan = _plan(command.plan)
+    state = command.state or default_state_path(plan)
     out.print(f"{plan.title} {plan.release.version} ({plan.release.type}), state in {state}", markup=False)
     result = run_plan(plan, state, confirm=confirm, say=say)
     _report(result, out)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from vouch.cli.parser import add_command, handle
+from vouch.errors import UsageError
+
 
 def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "sign",
-        help="sign a statement over a release's digests and append it to the evidence file",
+    parser = add_command(
+        subparsers, "sign",
+        summary="sign a statement over a release's digests and append it to the evidence file",
         description="Sign an in-toto statement naming the artifacts (file + sha256) and the source "
         "commit: from a build or rebuild record you produced, or from artifacts with --source-commit.",
-    )
+        examples=["vouch sign dist/demo-1.0.buildinfo.json --key ssh:~/.ssh/id_ed25519 --role releaser",
+                  "vouch sign dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl --key gpg:FINGERPRINT "
+                  "--source-commit COMMIT"],
+    )  # fmt: skip
     parser.add_argument("inputs", nargs="+", type=Path, metavar="RECORD | ARTIFACT")
     parser.add_argument(
         "--key", required=True, metavar="KEYSPEC",
@@ -35,11 +42,40 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--push", metavar="REMOTE",
                         help="--git-note: then merge REMOTE's notes and push refs/notes/vouch")  # fmt: skip
     parser.add_argument("--json", action="store_true")
-    parser.set_defaults(run=run)
+    handle(parser, SignArgs, run)
 
 
-def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from vouch.errors import UsageError  # noqa: PLC0415
+@dataclass(frozen=True)
+class SignArgs:
+    """`vouch sign RECORD | ARTIFACT...`."""
+
+    inputs: tuple[Path, ...]
+    key: str
+    role: str | None
+    source_commit: str | None
+    evidence: Path | None
+    git_note: bool
+    repo: Path
+    push: str | None
+    json: bool
+
+    @property
+    def record(self) -> Path | None:
+        """The build or rebuild record, when that is what is signed."""
+        return self.inputs[0] if len(self.inputs) == 1 and self.inputs[0].name.endswith(".json") else None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SignArgs:
+        command = cls(tuple(args.inputs), args.key, args.role, args.source_commit, args.evidence,
+                      args.git_note, args.repo, args.push, args.json)  # fmt: skip
+        if command.record is not None and command.source_commit is not None:
+            raise UsageError("--source-commit applies to artifacts: a build record names its own commit")
+        if command.push is not None and not command.git_note:
+            raise UsageError("--push publishes the git note: pass --git-note too")
+        return command
+
+
+def run(command: SignArgs, out: Console, err: Console) -> int:
     from vouch.host import Host  # noqa: PLC0415
     from vouch.sign.evidence import (  # noqa: PLC0415 - keep `vouch --help` fast
         default_evidence,
@@ -51,27 +87,25 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     from vouch.sign.notes import NOTES_REF, append_note, push_notes, resolve_commit  # noqa: PLC0415
 
-    inputs: list[Path] = args.inputs
-    if len(inputs) == 1 and inputs[0].name.endswith(".json"):
-        statement = statement_from_record(inputs[0], args.role)
+    inputs = list(command.inputs)
+    if command.record is not None:
+        statement = statement_from_record(command.record, command.role)
     else:
-        statement = statement_from_artifacts(inputs, args.source_commit, args.role)
-    if args.push is not None and not args.git_note:
-        raise UsageError("--push publishes the git note: pass --git-note too")
-    evidence = args.evidence
-    if evidence is None and not args.git_note:
+        statement = statement_from_artifacts(inputs, command.source_commit, command.role)
+    evidence = command.evidence
+    if evidence is None and not command.git_note:
         evidence = default_evidence(inputs[0].parent, sorted(statement.subjects))
-    signer = signer_from_keyspec(args.key)
-    if args.git_note:
-        resolve_commit(args.repo, statement.commit, host=Host())  # before anyone is asked to sign
+    signer = signer_from_keyspec(command.key)
+    if command.git_note:
+        resolve_commit(command.repo, statement.commit, host=Host())  # before anyone is asked to sign
     with err.status("signing (a hardware key may want a touch)", spinner="dots"):
         signed = sign(statement, signer, evidence)
     noted = None
-    if args.git_note:
-        noted = append_note(signed, args.repo)
-        if args.push is not None:
-            push_notes(args.repo, args.push)
-    if args.json:
+    if command.git_note:
+        noted = append_note(signed, command.repo)
+        if command.push is not None:
+            push_notes(command.repo, command.push)
+    if command.json:
         print(dumps(signed))
         return 0
     out.print(f"signed with {signed.keyid} as {statement.role or 'no role'}:", markup=False)
@@ -81,6 +115,6 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if signed.evidence is not None:
         out.print(f"appended to {signed.evidence}", markup=False)
     if noted is not None:
-        pushed = f", pushed to {args.push}" if args.push is not None else ""
+        pushed = f", pushed to {command.push}" if command.push is not None else ""
         out.print(f"appended to the note {NOTES_REF} of {noted}{pushed}", markup=False)
     return 0
