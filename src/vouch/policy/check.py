@@ -12,6 +12,7 @@ the threshold is met; so do accepted statements that name different source commi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -124,8 +125,38 @@ def _key_problem(signer: TrustedSigner, signature: Signature, now: datetime.date
     return problem
 
 
+def signed_by(signer: TrustedSigner, line: str) -> bool:
+    """Whether the evidence ``line`` holds a good signature by ``signer``'s SSH or OpenPGP key,
+    or is a Sigstore bundle and ``signer`` has a Sigstore identity (the check verifies it)."""
+    try:
+        document = load_json(line)
+        if isinstance(document, dict) and "mediaType" in document:
+            return signer.sigstore_identity is not None
+        envelope = parse_envelope(document)
+    except (ValueError, EnvelopeError):
+        return False
+    pae = envelope.pae()
+    return any(
+        _holds(signer, signature) and _verify_signature(signer, signature, pae)
+        for signature in envelope.signatures.values()
+    )
+
+
+def _not_valid(signer: TrustedSigner, now: datetime.datetime) -> str:
+    reason = f"{signer.name}'s key is not valid at {now:%Y-%m-%d}"
+    if signer.valid_before is not None and now >= signer.valid_before:
+        reason += f" (only before {signer.valid_before:%Y-%m-%d %H:%M}Z; this line is not kept-evidence)"
+    return reason
+
+
+def counts_at(signer: TrustedSigner, now: datetime.datetime, line_sha256: str) -> bool:
+    """Whether ``signer``'s key counts now: inside its validity window, or a key rotated out
+    whose policy entry kept this evidence line (signed before the rotation)."""
+    return signer.valid_at(now) or line_sha256 in signer.kept_evidence
+
+
 def _signers_of(document: Any, source: str, policy: Policy, now: datetime.datetime,
-                rejected: list[Rejection]) -> tuple[set[str], bytes]:  # fmt: skip
+                rejected: list[Rejection], *, line_sha256: str = "") -> tuple[set[str], bytes]:  # fmt: skip
     envelope = parse_envelope(document)
     pae = envelope.pae()
     names: set[str] = set()
@@ -141,10 +172,8 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
                 rejected.append(
                     Rejection(source, "bad signature (payload or signature altered)", signer.name)
                 )
-            elif not signer.valid_at(now):
-                rejected.append(
-                    Rejection(source, f"{signer.name}'s key is not valid at {now:%Y-%m-%d}", signer.name)
-                )
+            elif not counts_at(signer, now, line_sha256):
+                rejected.append(Rejection(source, _not_valid(signer, now), signer.name))
             else:
                 names.add(signer.name)
     return names, envelope.payload
@@ -175,9 +204,27 @@ def check(
         if line.text is None:
             report.rejected.append(Rejection(line.source, f"unreadable: {line.problem}"))
             continue
-        _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier)
+        _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier,
+                     line_sha256=line.sha256)  # fmt: skip
     _conclude(report, policy)
     return report
+
+
+def _bundle_signers(document: dict[str, Any], source: str, report: CheckReport, *, now: datetime.datetime,
+                    verifier: BundleVerifier, line_sha256: str) -> tuple[set[str], bytes]:  # fmt: skip
+    """The signers a Sigstore bundle counts for: only policy entries that count now are tried (a
+    rotated-out identity shares its signer's name); the others only to name why not."""
+    policy = report.policy
+    counting = tuple(s for s in policy.signers if counts_at(s, now, line_sha256))
+    try:
+        return verifier(document, dataclasses.replace(policy, signers=counting))
+    except ValueError:
+        if len(counting) == len(policy.signers):
+            raise
+    names, payload = verifier(document, policy)
+    for name in sorted(names):
+        report.rejected.append(Rejection(source, f"{name}'s key is not valid at {now:%Y-%m-%d}", name))
+    return set(), payload
 
 
 def _accept_line(
@@ -188,6 +235,7 @@ def _accept_line(
     *,
     now: datetime.datetime,
     bundle_verifier: BundleVerifier | None,
+    line_sha256: str = "",
 ) -> None:  # fmt: skip
     policy = report.policy
     try:
@@ -195,15 +243,13 @@ def _accept_line(
         if isinstance(document, dict) and "mediaType" in document:
             if bundle_verifier is None:
                 raise EnvelopeError("Sigstore bundles need the sigstore verifier")
-            names, payload = bundle_verifier(document, policy)
-            for signer in policy.signers:
-                if signer.name in names and not signer.valid_at(now):
-                    names.discard(signer.name)
-                    report.rejected.append(
-                        Rejection(source, f"{signer.name}'s key is not valid at {now:%Y-%m-%d}", signer.name)
-                    )
+            names, payload = _bundle_signers(
+                document, source, report, now=now, verifier=bundle_verifier, line_sha256=line_sha256
+            )
         else:
-            names, payload = _signers_of(document, source, policy, now, report.rejected)
+            names, payload = _signers_of(
+                document, source, policy, now, report.rejected, line_sha256=line_sha256
+            )
         if not names:
             report.rejected.append(Rejection(source, "no trusted signer's valid signature"))
             return
