@@ -309,3 +309,26 @@ def files_of_release(files: list[IndexFile], name: str, version: Version) -> lis
     by their file names parsed as packaging parses them."""
     wanted = (canonicalize_name(name), version)
     return [file for file in files if dist_name_version(file.filename) == wanted]
+
+
+def nearby_versions(files: list[IndexFile], name: str, version: Version, count: int = 5) -> list[str]:
+    """Up to ``count`` versions of ``name`` that the index does list, the nearest to ``version``
+    first in order (for "that release does not exist; these do")."""
+    project = canonicalize_name(name)
+    listed = sorted(
+        {found[1] for f in files if (found := dist_name_version(f.filename)) and found[0] == project}
+    )
+    at = sum(v < version for v in listed)  # where version would stand among them
+    ranked = sorted(range(len(listed)), key=lambda i: at - 1 - i if i < at else i - at)
+    nearest = sorted(listed[i] for i in ranked[:count])
+    return [str(v) for v in nearest]
+
+
+def missing_release(index_url: str, files: list[IndexFile], name: str, version: Version) -> tuple[str, str]:
+    """(message, hint) for a release the index does not list, naming the versions it does."""
+    near = nearby_versions(files, name, version)
+    listed = f"; it lists {', '.join(near)}" if near else "; it lists no release of that project"
+    hint = (
+        f"pick a version it lists, e.g. {name}=={near[-1]}" if near else "check the project name and --index"
+    )
+    return f"{redact(index_url)} lists no sdist or wheel of {name} {version}{listed}", hint

@@ -20,7 +20,7 @@ from pypi_attestations import Distribution, Provenance
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
 from vouch.host import Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
-from vouch.index.simple import IndexFile, SimpleIndex, files_of_release
+from vouch.index.simple import IndexFile, SimpleIndex, files_of_release, missing_release
 from vouch.index.urls import redact
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
@@ -60,9 +60,11 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
         options.index_url, cache_dir=options.cache_dir / "dists", transport=options.transport
     ) as index:
         progress(f"reading {name} from {redact(options.index_url)}")
-        files = files_of_release(index.project_files(name), name, version)
+        listed = index.project_files(name)
+        files = files_of_release(listed, name, version)
         if not files:
-            raise CheckError(f"{redact(options.index_url)} lists no sdist or wheel of {name} {version}")
+            message, hint = missing_release(options.index_url, listed, name, version)
+            raise CheckError(message, hint=hint)
         reports = []
         for file in files:
             progress(f"checking {file.filename}")

@@ -35,7 +35,7 @@ from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
 from vouch.host import Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
-from vouch.index.simple import IndexFile, SimpleIndex
+from vouch.index.simple import IndexFile, SimpleIndex, missing_release
 from vouch.index.urls import redact
 from vouch.rebuild.compare import compare_artifacts
 from vouch.rebuild.infer import infer_recipe
@@ -75,7 +75,9 @@ class ReleaseFiles:
         return min(times) if times else None
 
 
-def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> ReleaseFiles:
+def rebuildable_files(
+    files: list[IndexFile], name: str, version: Version, index_url: str = PYPI_SIMPLE
+) -> ReleaseFiles:
     """The release's sdist and pure-Python wheels; compiled wheels are listed as skipped."""
     sdists: list[IndexFile] = []
     wheels: list[IndexFile] = []
@@ -98,8 +100,12 @@ def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> Re
                 sdists.append(file)
         except (InvalidWheelFilename, InvalidSdistFilename):
             continue
+    if not sdists and not wheels and not skipped:
+        message, hint = missing_release(index_url, files, name, version)
+        raise CheckError(message, hint=hint)
     if len(sdists) != 1:
-        raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one")
+        raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one",
+                         hint="vouch rebuilds a release's wheels from its one sdist")  # fmt: skip
     if not wheels:
         reason = f" ({'; '.join(skipped)})" if skipped else ""
         raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}")
@@ -115,7 +121,7 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
     ):
         tmp = Path(tmp_name)
         progress(f"reading {name} from {redact(options.index_url)}")
-        release = rebuildable_files(index.project_files(name), name, version)
+        release = rebuildable_files(index.project_files(name), name, version, options.index_url)
         progress(f"downloading {release.sdist.filename}")
         sdist_path = index.download(release.sdist)
         sdist_bytes = sdist_path.read_bytes()
