@@ -101,6 +101,9 @@ def zizmor_findings(base: Path, files: Sequence[Path], runner: Runner = run_comm
     except OSError as exc:
         raise ToolError(f"cannot run zizmor: {exc}") from exc
     if result.returncode not in _OK_CODES:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise ToolError(f"zizmor failed (exit {result.returncode}): {' | '.join(tail)}")
+        lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
+        said = [line for line in lines if line.startswith(("error:", "fatal:", "ERROR"))] or lines[-1:]
+        reason = said[0][:300] if said else "no output"
+        raise ToolError(f"zizmor failed (exit {result.returncode}): {reason}",
+                        hint="run zizmor --offline on the file to see its whole report")  # fmt: skip
     return parse_findings(result.stdout)

@@ -75,6 +75,17 @@ class ReleaseFiles:
         return min(times) if times else None
 
 
+COMPILED = ": compiled code; vouch rebuilds pure-Python wheels only"
+
+
+def compiled_summary(skipped: tuple[str, ...] | list[str]) -> str:
+    """One line for the wheels skipped as compiled, however many: "N wheels ..., e.g. X"."""
+    names = [s.removesuffix(COMPILED) for s in skipped]
+    if len(names) == 1:
+        return f"{names[0]} holds compiled code"
+    return f"{len(names)} wheels hold compiled code, e.g. {names[0]}; `--json` lists them"
+
+
 def rebuildable_files(
     files: list[IndexFile], name: str, version: Version, index_url: str = PYPI_SIMPLE
 ) -> ReleaseFiles:
@@ -92,7 +103,7 @@ def rebuildable_files(
                 if all(t.abi == "none" and t.platform == "any" for t in tags):
                     wheels.append(file)
                 else:
-                    skipped.append(f"{file.filename}: compiled code; vouch rebuilds pure-Python wheels only")
+                    skipped.append(f"{file.filename}{COMPILED}")
             elif file.filename.endswith(".tar.gz") and parse_sdist_filename(file.filename) == (
                 project,
                 version,
@@ -107,8 +118,9 @@ def rebuildable_files(
         raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one",
                          hint="vouch rebuilds a release's wheels from its one sdist")  # fmt: skip
     if not wheels:
-        reason = f" ({'; '.join(skipped)})" if skipped else ""
-        raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}")
+        reason = f": {compiled_summary(skipped)}" if skipped else ""
+        raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}",
+                         hint="vouch rebuilds pure-Python wheels only (from the sdist)")  # fmt: skip
     return ReleaseFiles(sdists[0], tuple(wheels), tuple(skipped))
 
 
