@@ -227,6 +227,11 @@ def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, byte
     inside_folder(key_path, base, f"signer {name}'s key file")
     material = _read(key_path, MAX_KEY_BYTES)
     text = material.decode("ascii", errors="replace")
+    if "-----BEGIN PGP PRIVATE KEY BLOCK-----" in text:
+        raise ProjectConfigError(
+            f"signer {name}: {key_path} is a private key: the policy needs the public key",
+            hint=f"replace it with gpg --armor --export {fingerprint.upper()} (never commit a private key)",
+        )
     if not material.isascii() or "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
         raise ProjectConfigError(f"signer {name}: {key_path} is not an ASCII-armored OpenPGP public key")
     key = key_from_armored(text, fingerprint)
