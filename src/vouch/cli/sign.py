@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from vouch.sign.evidence import (  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.policy.check import shown_keyid  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.sign.evidence import (  # noqa: PLC0415
         default_evidence,
         dumps,
         sign,
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.json:
         print(dumps(signed))
         return 0
-    out.print(f"signed with {signed.keyid} as {statement.role or 'no role'}:", markup=False)
+    out.print(f"signed with {shown_keyid(signed.keyid)} as {statement.role or 'no role'}:", markup=False)
     for name, digest in sorted(statement.subjects.items()):
         out.print(f"  {digest}  {name}", markup=False)
     out.print(f"source commit {statement.commit}", markup=False)

@@ -121,8 +121,17 @@ def _key_problem(signer: TrustedSigner, signature: Signature, now: datetime.date
         return None
     problem = signer.openpgp_validity.problem(signer.openpgp_key.keyid, signature.keyid, now)
     if problem is None and signature.keyid not in openpgp.key_ids(signer.openpgp_key):
-        problem = f"the OpenPGP subkey {signature.keyid} cannot be verified (no readable binding signature)"
+        problem = f"the OpenPGP subkey {signature.keyid.upper()} cannot be verified (no readable binding)"
     return problem
+
+
+def shown_keyid(keyid: str) -> str:
+    """A key id as vouch shows it: OpenPGP fingerprints and key ids in upper case, others as they are."""
+    return (
+        keyid.upper()
+        if len(keyid) in (16, 40, 64) and all(c in "0123456789abcdefABCDEF" for c in keyid)
+        else keyid
+    )
 
 
 def signed_by(signer: TrustedSigner, line: str) -> bool:
@@ -163,7 +172,9 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
     for signature in envelope.signatures.values():
         holders = [s for s in policy.signers if _holds(s, signature)]
         if not holders:
-            rejected.append(Rejection(source, f"signature by unknown key {signature.keyid[:100]}"))
+            rejected.append(
+                Rejection(source, f"signature by unknown key {shown_keyid(signature.keyid[:100])}")
+            )
         for signer in holders:
             problem = _key_problem(signer, signature, now)
             if problem is not None:
@@ -289,6 +300,9 @@ def _apply(statement: Vouch, names: set[str], source: str, report: CheckReport,
         what = (f"names other files {extra}" if extra else "") + (
             f"{'; ' if extra else ''}does not name {missing}" if missing else ""
         )
+        if extra and not missing:
+            files = ", ".join(sorted(statement.subjects))
+            what += f"; it vouches for the whole release: pass all its files to vouch check ({files})"
         report.rejected.append(Rejection(source, f"subjects differ from the artifacts: {what}", signers))
         return
     if any(by_name[n].sha256 != d for n, d in statement.subjects.items()):
