@@ -321,3 +321,19 @@ def test_rotating_twice_and_rotating_to_the_same_key(team: Team) -> None:
     with pytest.raises(UsageError, match="share the key"):
         rotate_key(policy, "bob", new, clock=lambda: next(times))
     assert policy.read_text() == text
+
+
+def test_checking_part_of_a_release_says_to_pass_all_its_files(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (team.root / SDIST).write_bytes(b"sdist bytes")
+    (team.root / WHEEL).write_bytes(b"wheel bytes")
+    policy = commented_policy(team)
+    evidence = team.root / "demo-1.0.intoto.jsonl"
+    sign(team, "alice", evidence, capsys)
+    code, out, _ = run(
+        ["check", str(team.root / SDIST), "--evidence", str(evidence), "--policy", str(policy)], capsys
+    )
+    assert code == 1
+    assert f"names other files ['{WHEEL}']; it vouches for the whole release: pass all its files" in out
+    assert f"pass all its files to vouch check ({WHEEL}, {SDIST})" in out
