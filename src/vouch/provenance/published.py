@@ -66,9 +66,9 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
             message, hint = missing_release(options.index_url, listed, name, version)
             raise CheckError(message, hint=hint)
         reports = []
-        for file in files:
-            progress(f"checking {file.filename}")
-            reports.append(_check_file(index, file, name, str(version), options))
+        for number, file in enumerate(files, 1):
+            progress(f"file {number} of {len(files)}: checking {file.filename}")
+            reports.append(_check_file(index, file, name, str(version), options, progress=progress))
     notes: tuple[str, ...] = ()
     if not any(file.provenance for file in files):
         notes = (NO_PROVENANCE_URLS,)
@@ -77,14 +77,20 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
 
 
 def _check_file(
-    index: SimpleIndex, file: IndexFile, name: str, version: str, options: ReleaseOptions
+    index: SimpleIndex,
+    file: IndexFile,
+    name: str,
+    version: str,
+    options: ReleaseOptions,
+    *,
+    progress: Progress,
 ) -> FileReport:
     url = index.provenance_url(file, name, version)
     found = _fetch_provenance(index, file, url)
     if isinstance(found, FileReport):
         return found
     try:
-        index.download(file)
+        index.download(file, progress)
     except NetworkError as exc:
         return _report(file, url, Status.UNCHECKED, str(exc))
     except VerificationError as exc:

@@ -134,16 +134,15 @@ def rebuild_published(options: PublishedOptions, progress: Progress = lambda _: 
         tmp = Path(tmp_name)
         progress(f"reading {name} from {redact(options.index_url)}")
         release = rebuildable_files(index.project_files(name), name, version, options.index_url)
-        progress(f"downloading {release.sdist.filename}")
-        sdist_path = index.download(release.sdist)
+        sdist_path = index.download(release.sdist, progress)
         sdist_bytes = sdist_path.read_bytes()
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
         verdicts: list[ArtifactVerdict] = []
         recipe_json: dict[str, object] = {}
-        for wheel_file in release.wheels:
-            progress(f"downloading {wheel_file.filename}")
-            published = index.download(wheel_file)
+        for number, wheel_file in enumerate(release.wheels, 1):
+            progress(f"wheel {number} of {len(release.wheels)}: {wheel_file.filename}")
+            published = index.download(wheel_file, progress)
             recipe = infer_recipe(
                 sdist,
                 read_zip(published.read_bytes()),
