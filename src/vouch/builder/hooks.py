@@ -17,7 +17,7 @@ from vouch.builder.env import UMASK, hermetic_environment
 from vouch.builder.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
 
-TAIL_LINES = 10
+TAIL_LINES = 15
 Distribution = Literal["sdist", "wheel"]
 
 

@@ -72,7 +72,8 @@ def ssh_key_line(path: Path) -> str:
         public = path.with_name(path.name + ".pub")
         hint = f"pass {public}" if public.is_file() else f"make it with ssh-keygen -y -f {path} > {public}"
         raise UsageError(
-            f"{path} is a private key, not an SSH public key: the policy needs the public key", hint=hint
+            f"{path} is not an SSH public key: it is a private key (the policy needs the public one)",
+            hint=hint,
         )
     if len(data) > _MAX_PUBLIC_KEY or len(text.strip().splitlines()) != 1:
         raise UsageError(f"{path} is not an SSH public key", hint="give the .pub file (ssh-keygen -y -f KEY)")
