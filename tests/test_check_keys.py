@@ -174,7 +174,7 @@ def test_a_revoked_openpgp_key_does_not_count(
         gpg(home, "--import", stdin=certificate.replace(":-----BEGIN", "-----BEGIN").encode())
         code, report, _ = small.check(capsys, policy=gpg_policy(small, key))
     assert code == 1
-    assert report["rejected"][0]["reason"] == f"bob: the OpenPGP key {key.fingerprint.lower()} is revoked"
+    assert report["rejected"][0]["reason"] == f"bob: the OpenPGP key {key.fingerprint.upper()} is revoked"
     assert report["artifacts"][0]["vouched_by"] == []
 
 
@@ -207,7 +207,7 @@ def test_a_revoked_subkey_does_not_count(
         )
         code, report, _ = small.check(capsys, policy=gpg_policy(small, key))
     assert code == 1
-    assert report["rejected"][0]["reason"] == f"bob: the OpenPGP subkey {subkey} is revoked"
+    assert report["rejected"][0]["reason"] == f"bob: the OpenPGP subkey {subkey.upper()} is revoked"
 
 
 def test_vouch_sign_uses_the_primary_key_when_there_is_a_signing_subkey(
@@ -233,7 +233,7 @@ def test_an_expired_openpgp_key_does_not_count(
     assert code == 1
     assert (
         report["rejected"][0]["reason"]
-        == f"bob: the OpenPGP key {key.fingerprint.lower()} expired on 2020-01-02"
+        == f"bob: the OpenPGP key {key.fingerprint.upper()} expired on 2020-01-02"
     )
     during = check(small.artifacts, [small.evidence], load_policy(policy),
                    now=datetime.datetime(2020, 1, 1, 12, tzinfo=datetime.UTC))  # fmt: skip

@@ -110,7 +110,7 @@ JSON = "application/vnd.pypi.simple.v1+json"
         (500, b"oops", "answered 500"),
         (200, b"<html>not json</html>", "is not PEP 691 JSON"),
         (200, b'{"files": [{"filename": 3}]}', "is not PEP 691 JSON"),
-        (200, b'{"files": []}', "lists 0 sdists"),
+        (200, b'{"files": []}', "lists no sdist or wheel of demo 1.0"),
     ],
 )
 def test_broken_index_cannot_be_checked(

@@ -238,7 +238,7 @@ def test_one_key_for_two_signers_is_a_configuration_error(
     policy = release.policy(2, alice_extra=shared)
     code, _, err = run(["check", *release.artifacts, "--policy", str(policy)], capsys)
     assert code == 2
-    assert f"bob and alice share the key openpgp {release.bob.fingerprint.lower()}" in err
+    assert f"bob and alice share the key openpgp {release.bob.fingerprint.upper()}" in err
 
 
 def test_statement_for_other_files_is_rejected(release: Release, capsys: pytest.CaptureFixture[str]) -> None:

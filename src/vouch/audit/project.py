@@ -56,6 +56,13 @@ def audit(
         workflows = [w for w in loaded if not is_gitlab_ci(w)]
         github = [f for f, w in zip(files, loaded, strict=True) if not is_gitlab_ci(w)]
         names = [w.path for w in loaded]
+        for workflow in workflows:
+            if not isinstance(workflow.document.get("jobs"), dict):
+                raise UsageError(
+                    f"{workflow.path} is not a GitHub workflow (no jobs:) "
+                    "nor a GitLab CI file (no job with script:)",
+                    hint="pass a file of .github/workflows, a .gitlab-ci.yml, or the project folder",
+                )
         if github:
             findings += zizmor_findings(base, github, host=host)
         for workflow in workflows:

@@ -77,7 +77,12 @@ def parse_workflow(text: str, path: str) -> Workflow:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise UsageError(
+            f"{path} is not valid YAML{where}: {problem}", hint="fix the YAML and audit again"
+        ) from exc
     lines: dict[Route, int] = {}
     document = _plain(node, (), lines) if node is not None else {}
     if not isinstance(document, dict):

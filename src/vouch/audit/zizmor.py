@@ -84,6 +84,9 @@ def zizmor_findings(base: Path, files: Sequence[Path], *, host: Host | None = No
     env = {key: value for key, value in os.environ.items() if key not in _TOKENS}
     result = host.run(argv, cwd=base, env=env)
     if result.returncode not in _OK_CODES:
-        tail = (result.err or result.out).strip().splitlines()[-3:]
-        raise ToolError(f"zizmor failed (exit {result.returncode}): {' | '.join(tail)}")
+        lines = [line.strip() for line in (result.err or result.out).splitlines()]
+        said = [line for line in lines if line.startswith(("error:", "fatal:", "ERROR"))] or lines[-1:]
+        reason = said[0][:300] if said else "no output"
+        raise ToolError(f"zizmor failed (exit {result.returncode}): {reason}",
+                        hint="run zizmor --offline on the file to see its whole report")  # fmt: skip
     return parse_findings(result.out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from subprocess import CalledProcessError
@@ -45,6 +47,16 @@ class BackendRunner:
             # pyproject_hooks expects this exception from its runner; no process is started here
             raise CalledProcessError(result.returncode, list(cmd))
 
+    def write_log(self) -> Path | None:
+        """The backend's whole output, kept in a file that outlives the build's temporary folder."""
+        try:
+            fd, name = tempfile.mkstemp(prefix="vouch-backend-", suffix=".log")
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as stream:
+                stream.write("\n".join(self.output) + "\n")
+        except OSError:
+            return None
+        return Path(name)
+
     def tail(self) -> str:
         return "\n".join(self.output[-TAIL_LINES:])
 
@@ -57,9 +69,12 @@ class BackendRunner:
             self._check_requires(builder.get_requires_for_build(distribution), distribution, installed)
             return Path(builder.build(distribution, outdir))
         except pypa_build.BuildBackendException as exc:
+            log = self.write_log()
             raise BuildFailedError(
-                f"the build backend failed to build the {distribution}: {exc}",
+                f"the build backend failed to build the {distribution}: {exc}"
+                + (f"; its full output is in {log}" if log else ""),
                 output_tail=self.tail(),
+                hint=f"read {log}, fix the project, and build again" if log else None,
             ) from exc
         except pypa_build.BuildException as exc:
             raise ProjectConfigError(f"cannot build the {distribution}: {exc}") from exc

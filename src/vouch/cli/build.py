@@ -81,6 +81,10 @@ def run(command: BuildArgs, out: Console, err: Console) -> int:
     return 0
 
 
+def _packages(count: int) -> str:
+    return f"{count} locked build package{'' if count == 1 else 's'}"
+
+
 def render(result: BuildResult, out: Console) -> None:
     source = result.record.source
     settings = result.record.settings
@@ -97,7 +101,7 @@ def render(result: BuildResult, out: Console) -> None:
     out.print(
         f"SOURCE_DATE_EPOCH {settings.source_date_epoch} ({settings.source_date_epoch_origin}), "
         f"{settings.normalizer} v{settings.normalizer_version}, "
-        f"{len(result.record.dependencies)} locked build packages ({settings.lock_origin})",
+        f"{_packages(len(result.record.dependencies))} ({settings.lock_origin})",
         markup=False,
     )
     out.print(f"build record: {result.record_path}", markup=False)

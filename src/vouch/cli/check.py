@@ -126,7 +126,7 @@ def run(command: CheckArgs, out: Console, err: Console) -> int:
 
 def render(report: CheckReport, out: Console) -> None:
     policy = report.policy
-    out.print(f"policy {policy.path}: {policy.threshold} of {len(policy.signers)} signers"
+    out.print(f"policy {policy.path}: {policy.threshold} of {len(policy.names)} signers"
               + "".join(f", {role} >= {n}" for role, n in policy.require.items()), markup=False)  # fmt: skip
     for artifact in report.artifacts:
         style = "green" if artifact.passed else "red"

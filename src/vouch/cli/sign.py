@@ -76,8 +76,9 @@ class SignArgs:
 
 
 def run(command: SignArgs, out: Console, err: Console) -> int:
-    from vouch.host import Host  # noqa: PLC0415
-    from vouch.sign.evidence import (  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.host import Host  # noqa: PLC0415 - keep `vouch --help` fast
+    from vouch.policy.check import shown_keyid  # noqa: PLC0415
+    from vouch.sign.evidence import (  # noqa: PLC0415
         default_evidence,
         dumps,
         sign,
@@ -108,7 +109,7 @@ def run(command: SignArgs, out: Console, err: Console) -> int:
     if command.json:
         print(dumps(signed))
         return 0
-    out.print(f"signed with {signed.keyid} as {statement.role or 'no role'}:", markup=False)
+    out.print(f"signed with {shown_keyid(signed.keyid)} as {statement.role or 'no role'}:", markup=False)
     for name, digest in sorted(statement.subjects.items()):
         out.print(f"  {digest}  {name}", markup=False)
     out.print(f"source commit {statement.commit}", markup=False)

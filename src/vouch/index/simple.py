@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,7 +34,7 @@ from packaging.version import Version
 from vouch.digests import file_sha256
 from vouch.dist import dist_name_version, is_plain_filename
 from vouch.errors import NetworkError, UsageError, VerificationError
-from vouch.host import Host
+from vouch.host import Host, Progress
 from vouch.index import PYPI_SIMPLE
 from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
@@ -151,9 +152,10 @@ class SimpleIndex:
             return path
         return None
 
-    def download(self, file: IndexFile) -> Path:
+    def download(self, file: IndexFile, progress: Progress | None = None) -> Path:
         """Download ``file`` into the cache (once), refusing content whose sha256 differs, or that is
-        larger than the index declared (or than ``max_download_bytes``)."""
+        larger than the index declared (or than ``max_download_bytes``). ``progress`` hears
+        "downloading NAME (1.2 of 11.3 MB)" at most every quarter second."""
         if not valid_sha256(file.sha256):
             raise VerificationError(f"the index lists no valid sha256 for {file.filename!r}; not downloaded")
         if not is_plain_filename(file.filename):
@@ -170,9 +172,12 @@ class SimpleIndex:
             with os.fdopen(fd, "wb") as out, self._http.stream(file.url, doing="downloading") as response:
                 if response.status_code != 200:
                     raise NetworkError(f"downloading {shown} gave HTTP {response.status_code}")
+                meter = ByteMeter(f"downloading {file.filename}", file.size, progress)
                 for chunk in self._http.iter_body(response, limit, f"{file.filename} from {shown}"):
                     digest.update(chunk)
                     out.write(chunk)
+                    meter.add(len(chunk))
+                meter.done()
             if digest.hexdigest() != file.sha256:
                 raise VerificationError(
                     f"{file.filename} from {shown} has sha256 {digest.hexdigest()}, "
@@ -182,6 +187,38 @@ class SimpleIndex:
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         return target
+
+
+def megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"
+
+
+class ByteMeter:
+    """Progress of one transfer, in bytes, told to ``progress`` at most every ``every`` seconds
+    (and once at the start and the end), so that a fast stream costs nothing."""
+
+    def __init__(self, what: str, total: int | None, progress: Progress | None, every: float = 0.25) -> None:
+        self.what, self.total, self.progress, self.every = what, total, progress, every
+        self.count = 0
+        self.last = time.monotonic()
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.progress is None:
+            return
+        done = f"{self.count / 1e6:.1f}"
+        self.progress(
+            f"{self.what} ({done} of {megabytes(self.total)})" if self.total else f"{self.what} ({done} MB)"
+        )
+
+    def add(self, count: int) -> None:
+        self.count += count
+        if self.progress is not None and (now := time.monotonic()) - self.last >= self.every:
+            self.last = now
+            self._tell()
+
+    def done(self) -> None:
+        self._tell()
 
 
 def _setting(name: str, default: float) -> float:
@@ -314,3 +351,26 @@ def files_of_release(files: list[IndexFile], name: str, version: Version) -> lis
     by their file names parsed as packaging parses them."""
     wanted = (canonicalize_name(name), version)
     return [file for file in files if dist_name_version(file.filename) == wanted]
+
+
+def nearby_versions(files: list[IndexFile], name: str, version: Version, count: int = 5) -> list[str]:
+    """Up to ``count`` versions of ``name`` that the index does list, the nearest to ``version``
+    first in order (for "that release does not exist; these do")."""
+    project = canonicalize_name(name)
+    listed = sorted(
+        {found[1] for f in files if (found := dist_name_version(f.filename)) and found[0] == project}
+    )
+    at = sum(v < version for v in listed)  # where version would stand among them
+    ranked = sorted(range(len(listed)), key=lambda i: at - 1 - i if i < at else i - at)
+    nearest = sorted(listed[i] for i in ranked[:count])
+    return [str(v) for v in nearest]
+
+
+def missing_release(index_url: str, files: list[IndexFile], name: str, version: Version) -> tuple[str, str]:
+    """(message, hint) for a release the index does not list, naming the versions it does."""
+    near = nearby_versions(files, name, version)
+    listed = f"; it lists {', '.join(near)}" if near else "; it lists no release of that project"
+    hint = (
+        f"pick a version it lists, e.g. {name}=={near[-1]}" if near else "check the project name and --index"
+    )
+    return f"{redact(index_url)} lists no sdist or wheel of {name} {version}{listed}", hint

@@ -12,6 +12,7 @@ the threshold is met; so do accepted statements that name different source commi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -135,19 +136,60 @@ def _key_problem(signer: TrustedSigner, signature: Signature, now: datetime.date
         return None
     problem = signer.openpgp_validity.problem(signer.openpgp_key.keyid, signature.keyid, now)
     if problem is None and signature.keyid not in openpgp.key_ids(signer.openpgp_key):
-        problem = f"the OpenPGP subkey {signature.keyid} cannot be verified (no readable binding signature)"
+        problem = f"the OpenPGP subkey {signature.keyid.upper()} cannot be verified (no readable binding)"
     return problem
 
 
+def shown_keyid(keyid: str) -> str:
+    """A key id as vouch shows it: OpenPGP fingerprints and key ids in upper case, others as they are."""
+    return (
+        keyid.upper()
+        if len(keyid) in (16, 40, 64) and all(c in "0123456789abcdefABCDEF" for c in keyid)
+        else keyid
+    )
+
+
+def signed_by(signer: TrustedSigner, line: str) -> bool:
+    """Whether the evidence ``line`` holds a good signature by ``signer``'s SSH or OpenPGP key,
+    or is a Sigstore bundle and ``signer`` has a Sigstore identity (the check verifies it)."""
+    try:
+        document = load_json(line)
+        if isinstance(document, dict) and "mediaType" in document:
+            return signer.sigstore_identity is not None
+        envelope = parse_envelope(document)
+    except (ValueError, EnvelopeError):
+        return False
+    pae = envelope.pae()
+    return any(
+        _holds(signer, signature) and _verify_signature(signer, signature, pae)
+        for signature in envelope.signatures.values()
+    )
+
+
+def _not_valid(signer: TrustedSigner, now: datetime.datetime) -> str:
+    reason = f"{signer.name}'s key is not valid at {now:%Y-%m-%d}"
+    if signer.valid_before is not None and now >= signer.valid_before:
+        reason += f" (only before {signer.valid_before:%Y-%m-%d %H:%M}Z; this line is not kept-evidence)"
+    return reason
+
+
+def counts_at(signer: TrustedSigner, now: datetime.datetime, line_sha256: str) -> bool:
+    """Whether ``signer``'s key counts now: inside its validity window, or a key rotated out
+    whose policy entry kept this evidence line (signed before the rotation)."""
+    return signer.valid_at(now) or line_sha256 in signer.kept_evidence
+
+
 def _signers_of(document: Any, source: str, policy: Policy, now: datetime.datetime,
-                rejected: list[Rejection]) -> tuple[set[str], bytes]:  # fmt: skip
+                rejected: list[Rejection], *, line_sha256: str = "") -> tuple[set[str], bytes]:  # fmt: skip
     envelope = parse_envelope(document)
     pae = envelope.pae()
     names: set[str] = set()
     for signature in envelope.signatures.values():
         holders = [s for s in policy.signers if _holds(s, signature)]
         if not holders:
-            rejected.append(Rejection(source, f"signature by unknown key {signature.keyid[:100]}"))
+            rejected.append(
+                Rejection(source, f"signature by unknown key {shown_keyid(signature.keyid[:100])}")
+            )
         for signer in holders:
             problem = _key_problem(signer, signature, now)
             if problem is not None:
@@ -156,10 +198,8 @@ def _signers_of(document: Any, source: str, policy: Policy, now: datetime.dateti
                 rejected.append(
                     Rejection(source, "bad signature (payload or signature altered)", signer.name)
                 )
-            elif not signer.valid_at(now):
-                rejected.append(
-                    Rejection(source, f"{signer.name}'s key is not valid at {now:%Y-%m-%d}", signer.name)
-                )
+            elif not counts_at(signer, now, line_sha256):
+                rejected.append(Rejection(source, _not_valid(signer, now), signer.name))
             else:
                 names.add(signer.name)
     return names, envelope.payload
@@ -203,9 +243,26 @@ def check(
             report.rejected.append(Rejection(line.source, f"unreadable: {line.problem}"))
             continue
         _accept_line(line.source, line.text, report, by_name, now=now, bundle_verifier=bundle_verifier,
-                     commit=line.commit)  # fmt: skip
+                     commit=line.commit, line_sha256=line.sha256)  # fmt: skip
     _conclude(report, policy)
     return report
+
+
+def _bundle_signers(document: dict[str, Any], source: str, report: CheckReport, *, now: datetime.datetime,
+                    verifier: BundleVerifier, line_sha256: str) -> tuple[set[str], bytes]:  # fmt: skip
+    """The signers a Sigstore bundle counts for: only policy entries that count now are tried (a
+    rotated-out identity shares its signer's name); the others only to name why not."""
+    policy = report.policy
+    counting = tuple(s for s in policy.signers if counts_at(s, now, line_sha256))
+    try:
+        return verifier(document, dataclasses.replace(policy, signers=counting))
+    except ValueError:
+        if len(counting) == len(policy.signers):
+            raise
+    names, payload = verifier(document, policy)
+    for name in sorted(names):
+        report.rejected.append(Rejection(source, f"{name}'s key is not valid at {now:%Y-%m-%d}", name))
+    return set(), payload
 
 
 def _accept_line(
@@ -217,6 +274,7 @@ def _accept_line(
     now: datetime.datetime,
     bundle_verifier: BundleVerifier | None,
     commit: str | None = None,
+    line_sha256: str = "",
 ) -> None:  # fmt: skip
     policy = report.policy
     try:
@@ -224,15 +282,13 @@ def _accept_line(
         if isinstance(document, dict) and "mediaType" in document:
             if bundle_verifier is None:
                 raise EnvelopeError("Sigstore bundles need the sigstore verifier")
-            names, payload = bundle_verifier(document, policy)
-            for signer in policy.signers:
-                if signer.name in names and not signer.valid_at(now):
-                    names.discard(signer.name)
-                    report.rejected.append(
-                        Rejection(source, f"{signer.name}'s key is not valid at {now:%Y-%m-%d}", signer.name)
-                    )
+            names, payload = _bundle_signers(
+                document, source, report, now=now, verifier=bundle_verifier, line_sha256=line_sha256
+            )
         else:
-            names, payload = _signers_of(document, source, policy, now, report.rejected)
+            names, payload = _signers_of(
+                document, source, policy, now, report.rejected, line_sha256=line_sha256
+            )
         if not names:
             report.rejected.append(Rejection(source, "no trusted signer's valid signature"))
             return
@@ -276,6 +332,9 @@ def _apply(statement: Vouch, names: set[str], source: str, report: CheckReport,
         what = (f"names other files {extra}" if extra else "") + (
             f"{'; ' if extra else ''}does not name {missing}" if missing else ""
         )
+        if extra and not missing:
+            files = ", ".join(sorted(statement.subjects))
+            what += f"; it vouches for the whole release: pass all its files to vouch check ({files})"
         report.rejected.append(Rejection(source, f"subjects differ from the artifacts: {what}", signers))
         return
     if any(by_name[n].sha256 != d for n, d in statement.subjects.items()):

@@ -15,6 +15,7 @@ import dataclasses
 import datetime
 import hashlib
 import itertools
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ _POLICY_KEYS = {"threshold", "require", "signers", "provenance", "runbook", "bas
 _SIGNER_KEYS = {
     "name", "roles", "ssh-key", "openpgp-fingerprint", "openpgp-key-file",
     "sigstore-identity", "sigstore-issuer", "valid-after", "valid-before", "unsafe-wildcard",
+    "kept-evidence",
 }  # fmt: skip
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_POLICY_BYTES = 1 << 20
 MAX_KEY_BYTES = 1 << 20
 
@@ -51,6 +54,8 @@ class TrustedSigner:
     openpgp_validity: KeyValidity | None = None
     openpgp_material: bytes | None = field(default=None, repr=False)
     unsafe_wildcard: bool = False
+    # sha256 of evidence lines this key signed before it was rotated out: they count after valid-before
+    kept_evidence: frozenset[str] = frozenset()
 
     def valid_at(self, when: datetime.datetime) -> bool:
         if self.valid_after is not None and when < self.valid_after:
@@ -62,7 +67,7 @@ class TrustedSigner:
         if self.ssh_key is not None:
             keys.append(f"ssh {self.ssh_key.keyid}")
         if self.openpgp_key is not None:
-            keys.append(f"openpgp {self.openpgp_key.keyid}")
+            keys.append(f"openpgp {self.openpgp_key.keyid.upper()}")
         if self.sigstore_identity is not None:
             keys.append(f"sigstore {self.sigstore_identity} ({self.sigstore_issuer})")
         return keys
@@ -77,6 +82,13 @@ class Policy:
     sha256: str
     raw: dict[str, Any]
     warnings: tuple[str, ...] = field(default=())
+    # why a draft policy (see ``parse_policy(draft=True)``) cannot be used yet; empty when it can
+    incomplete: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        """The distinct signers, in order (a rotated key keeps its signer's name)."""
+        return list(dict.fromkeys(s.name for s in self.signers))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +96,7 @@ class Policy:
             "sha256": self.sha256,
             "threshold": self.threshold,
             "require": self.require,
+            "incomplete": list(self.incomplete),
             "signers": [
                 {
                     "name": s.name,
@@ -91,6 +104,7 @@ class Policy:
                     "keys": s.describe_keys(),
                     "valid_after": s.valid_after.isoformat() if s.valid_after else None,
                     "valid_before": s.valid_before.isoformat() if s.valid_before else None,
+                    "kept_evidence": len(s.kept_evidence),
                 }
                 for s in self.signers
             ],
@@ -214,6 +228,11 @@ def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, byte
     inside_folder(key_path, base, f"signer {name}'s key file")
     material = _read(key_path, MAX_KEY_BYTES)
     text = material.decode("ascii", errors="replace")
+    if "-----BEGIN PGP PRIVATE KEY BLOCK-----" in text:
+        raise ProjectConfigError(
+            f"signer {name}: {key_path} is a private key: the policy needs the public key",
+            hint=f"replace it with gpg --armor --export {fingerprint.upper()} (never commit a private key)",
+        )
     if not material.isascii() or "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
         raise ProjectConfigError(f"signer {name}: {key_path} is not an ASCII-armored OpenPGP public key")
     key = key_from_armored(text, fingerprint)
@@ -255,6 +274,11 @@ def _signer(entry: Any, base: Path) -> TrustedSigner:
         raise ProjectConfigError(f"signer {name}: unsafe-wildcard applies to a sigstore-identity only")
     if ssh_key is None and openpgp is None and identity is None:
         raise ProjectConfigError(f"signer {name} has no key (ssh-key, openpgp-*, sigstore-*)")
+    kept = entry.get("kept-evidence", [])
+    if not isinstance(kept, list) or not all(isinstance(k, str) and _SHA256_HEX.fullmatch(k) for k in kept):
+        raise ProjectConfigError(f"signer {name}: kept-evidence must be a list of sha256 hex digests")
+    if kept and entry.get("valid-before") is None:
+        raise ProjectConfigError(f"signer {name}: kept-evidence applies to a key with valid-before only")
     return TrustedSigner(
         name=name,
         roles=tuple(roles),
@@ -266,6 +290,7 @@ def _signer(entry: Any, base: Path) -> TrustedSigner:
         valid_before=_when(entry.get("valid-before"), "valid-before", name),
         openpgp_material=openpgp[1] if openpgp else None,
         unsafe_wildcard=unsafe,
+        kept_evidence=frozenset(kept),
     )
 
 
@@ -317,19 +342,36 @@ def _identity_warnings(signers: tuple[TrustedSigner, ...], path: Path) -> tuple[
     return tuple(warnings)
 
 
-def parse_policy(table: dict[str, Any], path: Path, sha256: str, *, host: Host | None = None) -> Policy:
-    """The policy in ``table`` (read from ``path``), checked; gpg (on ``host``) reads its OpenPGP
-    keys' revocations and expiry dates."""
+def _same_signer(signers: tuple[TrustedSigner, ...], path: Path) -> None:
+    """Entries may share a name only as one signer's key history (``vouch policy rotate-key``):
+    the same roles, and every entry but one retired with ``valid-before``."""
+    for name in dict.fromkeys(s.name for s in signers):
+        entries = [s for s in signers if s.name == name]
+        if len(entries) == 1:
+            continue
+        if len({s.roles for s in entries}) != 1 or sum(s.valid_before is None for s in entries) > 1:
+            raise ProjectConfigError(
+                f"{path}: signer names must be unique ({name} appears {len(entries)} times)",
+                hint="entries may share a name only as rotated keys: the same roles, "
+                "all but one with valid-before (vouch policy rotate-key writes them)",
+            )
+
+
+def parse_policy(
+    table: dict[str, Any], path: Path, sha256: str, *, draft: bool = False, host: Host | None = None
+) -> Policy:
+    """The policy of ``table`` (read from ``path``), checked; gpg (on ``host``) reads its OpenPGP
+    keys' revocations and expiry dates. ``draft``: a policy being written (``vouch policy init``
+    and the edits after it) may trust fewer signers than its threshold or role minimums need; it
+    is returned with the reasons in ``incomplete``, and :func:`load_policy` never accepts one."""
     unknown = set(table) - _POLICY_KEYS
     if unknown:
         raise ProjectConfigError(f"{path}: unknown policy keys {sorted(unknown)}")
     entries = table.get("signers", [])
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(entries, list) or (not entries and not draft):
         raise ProjectConfigError(f"{path}: the policy trusts no signers", hint="add [[signers]]")
     signers = _with_validity(tuple(_signer(entry, path.parent) for entry in entries), host)
-    names = [s.name for s in signers]
-    if len(set(names)) != len(names):
-        raise ProjectConfigError(f"{path}: signer names must be unique")
+    _same_signer(signers, path)
     owners: dict[str, str] = {}
     for signer in signers:  # one key is one person: a shared key would count twice
         for key in signer.describe_keys():
@@ -339,22 +381,31 @@ def parse_policy(table: dict[str, Any], path: Path, sha256: str, *, host: Host |
     threshold = table.get("threshold")
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
         raise ProjectConfigError(f"{path}: threshold must be an integer of at least 1")
-    if threshold > len(signers):
-        raise ProjectConfigError(f"{path}: threshold {threshold} exceeds the {len(signers)} trusted signers")
-    require = _require(table.get("require", {}), signers, path)
+    incomplete = []
+    distinct = len({s.name for s in signers})
+    if not signers:
+        incomplete.append(f"{path}: the policy trusts no signers")
+    elif threshold > distinct:
+        incomplete.append(f"{path}: threshold {threshold} exceeds the {distinct} trusted signers")
+    require, short = _require(table.get("require", {}), signers, path)
+    incomplete += short
+    if incomplete and not draft:
+        raise ProjectConfigError(incomplete[0])
     warnings = _identity_warnings(signers, path)
-    return Policy(threshold, require, signers, path, sha256, table, warnings)
+    return Policy(threshold, require, signers, path, sha256, table, warnings, tuple(incomplete))
 
 
-def _require(require: Any, signers: tuple[TrustedSigner, ...], path: Path) -> dict[str, int]:
+def _require(
+    require: Any, signers: tuple[TrustedSigner, ...], path: Path
+) -> tuple[dict[str, int], list[str]]:
+    """The role minimums, and the ones that no set of the current signers can meet."""
     if not isinstance(require, dict):
         raise ProjectConfigError(f"{path}: [require] must map roles to counts")
+    short = []
     for role, count in require.items():
-        holders = sum(role in s.roles for s in signers)
+        holders = len({s.name for s in signers if role in s.roles})
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise ProjectConfigError(f"{path}: require.{role} must be a non-negative integer")
         if count > holders:
-            raise ProjectConfigError(
-                f"{path}: require.{role} = {count}, but {holders} signers have that role"
-            )
-    return dict(require)
+            short.append(f"{path}: require.{role} = {count}, but {holders} signers have that role")
+    return dict(require), short

@@ -22,7 +22,7 @@ def verification_summary(report: CheckReport, *, now: datetime.datetime | None =
         "policy": {"uri": str(report.policy.path), "digest": {"sha256": report.policy.sha256}},
         "inputAttestations": [{"uri": uri, "digest": {"sha256": digest}} for uri, digest in report.inputs],
         "verificationResult": "PASSED" if report.passed else "FAILED",
-        "verifiedLevels": [f"VOUCH_{report.policy.threshold}_OF_{len(report.policy.signers)}"]
+        "verifiedLevels": [f"VOUCH_{report.policy.threshold}_OF_{len(report.policy.names)}"]
         if report.passed
         else [],
         "slsaVersion": "1.0",

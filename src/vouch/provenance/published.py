@@ -19,7 +19,7 @@ from pypi_attestations import Distribution, Provenance
 from vouch.errors import CheckError, NetworkError, UsageError, VerificationError
 from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
-from vouch.index.simple import IndexFile, SimpleIndex, files_of_release
+from vouch.index.simple import IndexFile, SimpleIndex, files_of_release, missing_release
 from vouch.index.urls import redact
 from vouch.provenance.publisher import ExpectedPublisher
 from vouch.provenance.report import FileReport, ProvenanceReport, Status
@@ -59,13 +59,15 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
         options.index_url, cache_dir=options.cache_dir / "dists", host=options.host
     ) as index:
         progress(f"reading {name} from {redact(options.index_url)}")
-        files = files_of_release(index.project_files(name), name, version)
+        listed = index.project_files(name)
+        files = files_of_release(listed, name, version)
         if not files:
-            raise CheckError(f"{redact(options.index_url)} lists no sdist or wheel of {name} {version}")
+            message, hint = missing_release(options.index_url, listed, name, version)
+            raise CheckError(message, hint=hint)
         reports = []
-        for file in files:
-            progress(f"checking {file.filename}")
-            reports.append(_check_file(index, file, name, str(version), options))
+        for number, file in enumerate(files, 1):
+            progress(f"file {number} of {len(files)}: checking {file.filename}")
+            reports.append(_check_file(index, file, name, str(version), options, progress=progress))
     notes: tuple[str, ...] = ()
     if not any(file.provenance for file in files):
         notes = (NO_PROVENANCE_URLS,)
@@ -74,14 +76,20 @@ def verify_release(options: ReleaseOptions, progress: Progress = lambda _: None)
 
 
 def _check_file(
-    index: SimpleIndex, file: IndexFile, name: str, version: str, options: ReleaseOptions
+    index: SimpleIndex,
+    file: IndexFile,
+    name: str,
+    version: str,
+    options: ReleaseOptions,
+    *,
+    progress: Progress,
 ) -> FileReport:
     url = index.provenance_url(file, name, version)
     found = _fetch_provenance(index, file, url)
     if isinstance(found, FileReport):
         return found
     try:
-        index.download(file)
+        index.download(file, progress)
     except NetworkError as exc:
         return _report(file, url, Status.UNCHECKED, str(exc))
     except VerificationError as exc:

@@ -29,6 +29,13 @@ _BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle"
 _CLAIM = "a claim by the index: the environment is not in the Sigstore certificate"
 
 
+def _not_a_dist(filename: str) -> UsageError:
+    return UsageError(
+        f"{filename[:200]!r} is not an sdist or wheel name (NAME-VERSION.tar.gz, NAME-VERSION-TAGS.whl)",
+        hint="pass the file under the name the index serves it by (PEP 740 attests the file name too)",
+    )
+
+
 def named_distribution(filename: str, sha256: str) -> Distribution:
     """What an index says about a file, without its bytes: ``--filename NAME --sha256 HEX``."""
     if not _SHA256.match(sha256.lower()):
@@ -36,7 +43,7 @@ def named_distribution(filename: str, sha256: str) -> Distribution:
     try:
         return Distribution(name=filename, digest=sha256.lower())
     except ValidationError as exc:
-        raise UsageError(f"{filename!r} is not an sdist or wheel filename: {one_line(exc)}") from exc
+        raise _not_a_dist(filename) from exc
 
 
 def local_distribution(path: Path) -> Distribution:
@@ -45,7 +52,7 @@ def local_distribution(path: Path) -> Distribution:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     except ValidationError as exc:
-        raise UsageError(f"{path.name!r} is not an sdist or wheel filename: {one_line(exc)}") from exc
+        raise _not_a_dist(path.name) from exc
 
 
 def load_attestation(data: bytes) -> Attestation:

@@ -22,7 +22,7 @@ from vouch.digests import file_sha256
 from vouch.dist import one_release
 from vouch.errors import CheckError, UsageError, VerificationError, VouchError
 from vouch.host import Host, Progress, default_cache_dir
-from vouch.index.simple import SimpleIndex
+from vouch.index.simple import SimpleIndex, megabytes
 from vouch.index.urls import parse_url, redact
 from vouch.policy.check import CheckReport, check
 from vouch.policy.model import Policy, load_policy
@@ -145,7 +145,7 @@ def _upload(
             f"{report.index} already serves {'; '.join(conflicts)}; nothing was uploaded",
             hint="files on an index can never be replaced: publish a new version",
         )
-    for path in copies:
+    for number, path in enumerate(copies, 1):
         outcome = FileOutcome(path.name, vouched[path.name], "")
         report.files.append(outcome)
         if path.name in served:
@@ -153,7 +153,7 @@ def _upload(
         elif options.dry_run:
             outcome.action = "would upload"
         else:
-            progress(f"uploading {path.name}")
+            progress(f"uploading {path.name} ({number} of {len(copies)}, {megabytes(path.stat().st_size)})")
             if file_sha256(path) != outcome.sha256:
                 raise CheckError(f"the staged copy of {path.name} changed after the check; not uploaded")
             try:

@@ -21,7 +21,10 @@ from vouch.errors import CheckError
 from vouch.host import Host
 from vouch.index.urls import redact
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# CSI (colours, cursor), OSC (hyperlinks, titles) up to BEL or ST, and any other escape
+_ANSI = re.compile(
+    r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f]"
+)
 SECRET_VARIABLES = ("TWINE_PASSWORD", "PYPI_TOKEN", "PYPI_API_TOKEN", "TEST_PYPI_TOKEN")
 
 
@@ -56,6 +59,10 @@ def twine_upload(repository: str, dist: Path, attestations: bool, *, host: Host 
     ]  # fmt: skip
     result = (host or Host()).run(command)
     if not result.ok:
-        output = (result.out + result.err).strip().splitlines()
-        message = scrub(" ".join(line.strip() for line in output[-3:]), secrets(repository))
-        raise CheckError(f"uploading {dist.name} to {redact(repository)} failed: {message}")
+        output = scrub(result.out + result.err, secrets(repository)).strip().splitlines()
+        message = " ".join(line.strip().removeprefix("ERROR").strip() for line in output[-3:])
+        hint = None
+        if "credential" in message.lower() or "403" in message or "401" in message:
+            hint = ("give twine credentials: TWINE_USERNAME=__token__ and TWINE_PASSWORD=an API token, "
+                    "a keyring entry, or Trusted Publishing in CI")  # fmt: skip
+        raise CheckError(f"uploading {dist.name} to {redact(repository)} failed: {message}", hint=hint)

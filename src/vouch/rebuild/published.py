@@ -38,7 +38,7 @@ from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
 from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
-from vouch.index.simple import IndexFile, SimpleIndex
+from vouch.index.simple import IndexFile, SimpleIndex, missing_release
 from vouch.index.urls import redact
 from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
 from vouch.rebuild.infer import Recipe, infer_recipe
@@ -82,7 +82,20 @@ class ReleaseFiles:
         return min(times) if times else None
 
 
-def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> ReleaseFiles:
+COMPILED = ": compiled code; vouch rebuilds pure-Python wheels only"
+
+
+def compiled_summary(skipped: tuple[str, ...] | list[str]) -> str:
+    """One line for the wheels skipped as compiled, however many: "N wheels ..., e.g. X"."""
+    names = [s.removesuffix(COMPILED) for s in skipped]
+    if len(names) == 1:
+        return f"{names[0]} holds compiled code"
+    return f"{len(names)} wheels hold compiled code, e.g. {names[0]}; `--json` lists them"
+
+
+def rebuildable_files(
+    files: list[IndexFile], name: str, version: Version, index_url: str = PYPI_SIMPLE
+) -> ReleaseFiles:
     """The release's sdist and pure-Python wheels; compiled wheels are listed as skipped."""
     sdists: list[IndexFile] = []
     wheels: list[IndexFile] = []
@@ -97,7 +110,7 @@ def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> Re
                 if all(t.abi == "none" and t.platform == "any" for t in tags):
                     wheels.append(file)
                 else:
-                    skipped.append(f"{file.filename}: compiled code; vouch rebuilds pure-Python wheels only")
+                    skipped.append(f"{file.filename}{COMPILED}")
             elif file.filename.endswith(".tar.gz") and parse_sdist_filename(file.filename) == (
                 project,
                 version,
@@ -105,11 +118,16 @@ def rebuildable_files(files: list[IndexFile], name: str, version: Version) -> Re
                 sdists.append(file)
         except (InvalidWheelFilename, InvalidSdistFilename):
             continue
+    if not sdists and not wheels and not skipped:
+        message, hint = missing_release(index_url, files, name, version)
+        raise CheckError(message, hint=hint)
     if len(sdists) != 1:
-        raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one")
+        raise CheckError(f"{name} {version}: the index lists {len(sdists)} sdists; need exactly one",
+                         hint="vouch rebuilds a release's wheels from its one sdist")  # fmt: skip
     if not wheels:
-        reason = f" ({'; '.join(skipped)})" if skipped else ""
-        raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}")
+        reason = f": {compiled_summary(skipped)}" if skipped else ""
+        raise CheckError(f"{name} {version} has no pure-Python wheel to rebuild{reason}",
+                         hint="vouch rebuilds pure-Python wheels only (from the sdist)")  # fmt: skip
     return ReleaseFiles(sdists[0], tuple(wheels), tuple(skipped))
 
 
@@ -134,16 +152,15 @@ def rebuild_published(
     ):
         tmp = Path(tmp_name)
         progress(f"reading {name} from {redact(options.index_url)}")
-        release = rebuildable_files(index.project_files(name), name, version)
-        progress(f"downloading {release.sdist.filename}")
-        sdist_path = index.download(release.sdist)
+        release = rebuildable_files(index.project_files(name), name, version, options.index_url)
+        sdist_path = index.download(release.sdist, progress)
         sdist_bytes = sdist_path.read_bytes()
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
         wheels: list[WheelRebuild] = []
-        for wheel_file in release.wheels:
-            progress(f"downloading {wheel_file.filename}")
-            published = index.download(wheel_file)
+        for number, wheel_file in enumerate(release.wheels, 1):
+            progress(f"wheel {number} of {len(release.wheels)}: {wheel_file.filename}")
+            published = index.download(wheel_file, progress)
             work = tmp / wheel_file.filename
             wheel = _rebuild_wheel(
                 published, sdist, work, options, release, gzip_mtime=gzip_mtime, progress=progress, host=host

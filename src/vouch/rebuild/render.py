@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from vouch.rebuild.published import COMPILED, compiled_summary
 from vouch.rebuild.verdict import RebuildReport, SourceClass, SourceFidelity, Verdict
 
 STYLES = {Verdict.BIT_IDENTICAL: "green", Verdict.EQUIVALENT: "yellow", Verdict.DIFFERENT: "red"}
@@ -71,8 +72,11 @@ def render_rebuild(report: RebuildReport, out: Console) -> None:
         if artifact.note:
             out.print(f"    {artifact.note}", markup=False)
     out.print(Text.assemble(("verdict: ", "bold"), (str(report.verdict), f"bold {STYLES[report.verdict]}")))
-    for warning in report.warnings:
+    compiled = [w for w in report.warnings if w.endswith(COMPILED)]
+    for warning in [w for w in report.warnings if w not in compiled]:
         out.print(Text.assemble(("warning: ", "yellow"), warning))
+    if compiled:
+        out.print(Text.assemble(("warning: ", "yellow"), f"not rebuilt: {compiled_summary(compiled)}"))
 
 
 def _plain(value: object) -> str:

@@ -80,10 +80,10 @@ class KeyValidity:
         keys = [(primary, "OpenPGP key")] + ([(signing, "OpenPGP subkey")] if signing != primary else [])
         for fingerprint, what in keys:
             if fingerprint in self.revoked:
-                return f"the {what} {fingerprint} is revoked"
+                return f"the {what} {fingerprint.upper()} is revoked"
             expires = self.expires.get(fingerprint)
             if expires is not None and expires <= now:
-                return f"the {what} {fingerprint} expired on {expires:%Y-%m-%d}"
+                return f"the {what} {fingerprint.upper()} expired on {expires:%Y-%m-%d}"
         return None
 
 
