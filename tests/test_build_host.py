@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests import intree
 from tests.gitrepo import make_repo
+from tests.recording import Recorder
 from vouch.builder.builder import BuildOptions, build
-from vouch.host import Completed, Host, run_process
+from vouch.host import Host, run_process
 
 WHEN = datetime.datetime(2031, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
-
-
-class Recording:
-    """The real runner, remembering each command it ran."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[str, ...]] = []
-
-    def __call__(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: Path | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,
-        umask: int = -1,
-        capture: bool = True,
-    ) -> Completed:
-        self.commands.append(tuple(argv))
-        return run_process(argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, umask=umask, capture=capture)
 
 
 def test_every_process_of_a_build_runs_through_the_host_and_its_clock_dates_the_record(
@@ -40,17 +19,17 @@ def test_every_process_of_a_build_runs_through_the_host_and_its_clock_dates_the_
 ) -> None:
     repo = tmp_path / "repo"
     make_repo(repo, intree.files())
-    runner = Recording()
+    runner = Recorder(through=run_process)
     result = build(
         BuildOptions(source=repo, out=tmp_path / "dist"), host=Host(run=runner, clock=lambda: WHEN)
     )
     assert result.record.started_on == result.record.finished_on == "2031-02-03T04:05:06Z"
-    programs = [Path(command[0]).name for command in runner.commands]
+    programs = [Path(argv[0]).name for argv in runner.argvs()]
     assert programs[0] == "git"
     assert {"git", "uv", "python"} <= set(programs)
-    hooks = [command[2] for command in runner.commands if Path(command[0]).name == "python"]
+    hooks = [command[2] for command in runner.argvs() if Path(command[0]).name == "python"]
     assert hooks == [
         "get_requires_for_build_sdist", "build_sdist", "get_requires_for_build_wheel", "build_wheel",
     ]  # fmt: skip
-    uv = [command[1:3] for command in runner.commands if Path(command[0]).name == "uv"]
+    uv = [command[1:3] for command in runner.argvs() if Path(command[0]).name == "uv"]
     assert ("venv", "--quiet") in uv  # the in-tree backend needs nothing installed, so no pip install

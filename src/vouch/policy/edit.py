@@ -40,6 +40,7 @@ from vouch.policy.model import (
     inside_folder,
     parse_policy,
     parse_table,
+    read_bounded,
     regular_file,
 )
 from vouch.sign.evidence import read_evidence
@@ -115,14 +116,7 @@ def _target(path: Path) -> Path:
 def _read(path: Path, target: Path) -> bytes | None:
     if not target.exists():
         return None
-    try:
-        with target.open("rb") as stream:
-            data = stream.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        raise CheckError(f"cannot read {path}: {exc.strerror}") from exc
-    if len(data) > MAX_POLICY_BYTES:
-        raise ProjectConfigError(f"{path} is larger than {MAX_POLICY_BYTES} bytes")
-    return data
+    return read_bounded(target, MAX_POLICY_BYTES, shown=path)
 
 
 def _parse(data: bytes, path: Path) -> tomlkit.TOMLDocument:

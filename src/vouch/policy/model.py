@@ -145,19 +145,21 @@ def find_policy(path: Path | None, project: Path = Path()) -> Path:
     for candidate in (project / "vouch.toml", project / "pyproject.toml"):
         if regular_file(candidate, "policy file"):
             inside_folder(candidate, project, "the policy file")
-            if candidate.name == "vouch.toml" or b"[tool.vouch]" in _read(candidate, MAX_POLICY_BYTES):
+            if candidate.name == "vouch.toml" or b"[tool.vouch]" in read_bounded(candidate, MAX_POLICY_BYTES):
                 return candidate
     raise UsageError("no policy: pass --policy FILE, or add vouch.toml or [tool.vouch] to pyproject.toml")
 
 
-def _read(path: Path, limit: int) -> bytes:
+def read_bounded(path: Path, limit: int, *, shown: Path | None = None) -> bytes:
+    """At most ``limit`` bytes of a policy or key file; a larger one is a configuration error."""
+    shown = shown or path
     try:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)
     except OSError as exc:
-        raise CheckError(f"cannot read {path}: {exc.strerror}") from exc
+        raise CheckError(f"cannot read {shown}: {exc.strerror}") from exc
     if len(data) > limit:
-        raise ProjectConfigError(f"{path} is larger than {limit} bytes")
+        raise ProjectConfigError(f"{shown} is larger than {limit} bytes")
     return data
 
 
@@ -181,7 +183,7 @@ def parse_table(data: bytes, path: Path) -> dict[str, Any]:
 
 
 def policy_table(path: Path) -> tuple[dict[str, Any], bytes]:
-    data = _read(path, MAX_POLICY_BYTES)
+    data = read_bounded(path, MAX_POLICY_BYTES)
     return parse_table(data, path), data
 
 
@@ -226,7 +228,7 @@ def _openpgp(entry: dict[str, Any], name: str, base: Path) -> tuple[GPGKey, byte
     if not regular_file(key_path, f"signer {name}'s key file"):
         raise ProjectConfigError(f"signer {name}: key file {key_path} does not exist")
     inside_folder(key_path, base, f"signer {name}'s key file")
-    material = _read(key_path, MAX_KEY_BYTES)
+    material = read_bounded(key_path, MAX_KEY_BYTES)
     text = material.decode("ascii", errors="replace")
     if "-----BEGIN PGP PRIVATE KEY BLOCK-----" in text:
         raise ProjectConfigError(
