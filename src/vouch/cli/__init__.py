@@ -10,6 +10,7 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -32,6 +33,9 @@ from vouch.cli import runbook as runbook_command
 from vouch.cli import sign as sign_command
 from vouch.cli.parser import Handler, VouchParser
 from vouch.errors import BuildFailedError, VouchError
+
+if TYPE_CHECKING:
+    from vouch.host import Host
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
@@ -71,7 +75,9 @@ def make_parser() -> VouchParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, host: Host | None = None) -> int:
+    """Run one vouch command. ``host`` is the seam every side effect of the command goes through
+    (processes, HTTP, the clock, the cache): the real machine unless a caller (a test) gives its own."""
     parser = make_parser()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
@@ -83,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_error(error, err, as_json="--json" in (argv or sys.argv[1:]))
     handler: Handler[object] = args.handler
     try:
+        from vouch.host import Host  # noqa: PLC0415 - after parsing, so `vouch --help` stays fast
+
+        args.host = host or Host()  # the one seam to processes, HTTP, the clock and the cache
         code: int = handler(args, out, err)
     except VouchError as error:
         return report_error(error, err, as_json=handler.json_errors(args))

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
     from vouch.audit.project import AuditOptions, AuditResult
+    from vouch.host import Host
 
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 
@@ -49,6 +50,7 @@ class AuditArgs:
     options: AuditOptions
     format: str
     min_severity: str
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> AuditArgs:
@@ -63,14 +65,14 @@ class AuditArgs:
             github_export=args.github_export,
             save_export=args.save_export,
         )
-        return cls(options, args.format, args.min_severity)
+        return cls(options, args.format, args.min_severity, host_of(args))
 
 
 def run(command: AuditArgs, out: Console, err: Console) -> int:
     from vouch.audit.findings import to_json, to_sarif  # noqa: PLC0415
     from vouch.audit.project import audit  # noqa: PLC0415
 
-    result = audit(command.options)
+    result = audit(command.options, host=command.host)
     shown = result.failing(command.min_severity)
     if command.format == "json":
         print(json.dumps(to_json(shown), indent=2))

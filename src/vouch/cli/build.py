@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
     from vouch.builder.builder import BuildOptions, BuildResult
+    from vouch.host import Host
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,6 +48,7 @@ class BuildArgs:
 
     options: BuildOptions
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildArgs:
@@ -60,7 +62,7 @@ class BuildArgs:
             build_lock=args.build_lock,
             source_date_epoch=args.source_date_epoch,
         )
-        return cls(options, args.json)
+        return cls(options, args.json, host_of(args))
 
 
 def run(command: BuildArgs, out: Console, err: Console) -> int:
@@ -71,7 +73,7 @@ def run(command: BuildArgs, out: Console, err: Console) -> int:
         def progress(message: str) -> None:
             status.update(message)
 
-        result = build(command.options, progress)
+        result = build(command.options, progress, host=command.host)
     for warning in result.warnings:
         err.print(Text.assemble(("warning: ", "yellow"), warning))
     if command.json:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, existing, handle
+from vouch.cli.parser import add_command, existing, handle, host_of
 
 if TYPE_CHECKING:
+    from vouch.host import Host
     from vouch.policy.check import CheckReport
     from vouch.policy.model import Policy
     from vouch.trust import Trust
@@ -60,6 +61,7 @@ class CheckArgs:
     vsa: Path | None
     trust: Trust
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CheckArgs:
@@ -75,7 +77,8 @@ class CheckArgs:
             [] if notes else [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
         )
         trust = Trust(staging=args.staging, pinned=args.trusted_root)
-        return cls(tuple(artifacts), tuple(evidence), notes, args.policy, args.vsa, trust, args.json)
+        return cls(tuple(artifacts), tuple(evidence), notes, args.policy, args.vsa, trust, args.json,
+                   host_of(args))  # fmt: skip
 
 
 def add_trust_options(parser: argparse.ArgumentParser) -> None:
@@ -106,11 +109,11 @@ def run(command: CheckArgs, out: Console, err: Console) -> int:
     from vouch.policy.vsa import verification_summary  # noqa: PLC0415
     from vouch.sign.notes import read_note  # noqa: PLC0415
 
-    policy = load_policy(command.policy)
+    policy = load_policy(command.policy, host=command.host)
     for warning in policy.warnings:
         err.print(f"warning: {warning}", markup=False)
     verifier = sigstore_evidence(command.trust)
-    lines = read_note(*command.notes)[1] if command.notes else []
+    lines = read_note(*command.notes, host=command.host)[1] if command.notes else []
     report = check(command.artifacts, command.evidence, policy, bundle_verifier=verifier, lines=lines)
     if command.vsa is not None:
         try:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, add_verbs, existing, handle, verb
+from vouch.cli.parser import add_command, add_verbs, existing, handle, host_of, verb
 
 if TYPE_CHECKING:
+    from vouch.host import Host
     from vouch.release.signed_checksums import ChecksumReport, Revision
 
 def add_parser(subparsers: Any) -> None:
@@ -102,6 +103,7 @@ class MakeArgs:
     out: Path | None
     to_stdout: bool
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> MakeArgs:
@@ -119,7 +121,7 @@ class MakeArgs:
             key_url=args.key_url, package_url=args.package_url,
             sign_fingerprint=sign.removeprefix("gpg:") if sign else None,
             out=None if args.out is None or to_stdout else Path(args.out), to_stdout=to_stdout,
-            json=args.json,
+            json=args.json, host=host_of(args),
         )  # fmt: skip
 
 
@@ -132,11 +134,12 @@ class VerifyArgs:
     keyring: Path | None
     key_fingerprint: str | None
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> VerifyArgs:
         file = existing(args.file, "checksum file")
-        return cls(file, args.dir, args.keyring, args.key_fingerprint, args.json)
+        return cls(file, args.dir, args.keyring, args.key_fingerprint, args.json, host_of(args))
 
 
 def _release_date(command: MakeArgs, revision: Revision | None, err: Console) -> datetime.date:
@@ -144,7 +147,7 @@ def _release_date(command: MakeArgs, revision: Revision | None, err: Console) ->
     from vouch.release.signed_checksums import parse_date  # noqa: PLC0415
 
     if command.date == "today":
-        today = datetime.datetime.now(datetime.UTC).date()
+        today = command.host.clock().astimezone(datetime.UTC).date()
         err.print(f"note: the release date is today's date, {today} (UTC): the file changes from day to day",
                   style="yellow", markup=False)  # fmt: skip
         return today
@@ -167,7 +170,7 @@ def run_make(command: MakeArgs, out: Console, err: Console) -> int:
     _, version = release_name_version(list(command.artifacts))
     revision = None
     if command.commit is not None:
-        revision = resolve_revision(command.commit, command.repo, command.tag or version)
+        revision = resolve_revision(command.commit, command.repo, command.tag or version, host=command.host)
     request = ChecksumRequest(
         artifacts=command.artifacts,
         released=_release_date(command, revision, err),
@@ -184,7 +187,7 @@ def run_make(command: MakeArgs, out: Console, err: Console) -> int:
     signing = command.sign_fingerprint is not None
     status = err.status("signing (a hardware key may want a touch)", spinner="dots")
     with status if signing else nullcontext():
-        made = make_checksums(request, write=not command.to_stdout)
+        made = make_checksums(request, write=not command.to_stdout, host=command.host)
     if command.to_stdout:
         print(made.text, end="")
     elif command.json:
@@ -203,8 +206,8 @@ def run_verify(command: VerifyArgs, out: Console, err: Console) -> int:
     from vouch.release.clearsign import expected_key  # noqa: PLC0415
     from vouch.release.signed_checksums import verify_checksums  # noqa: PLC0415
 
-    key = expected_key(keyring=command.keyring, fingerprint=command.key_fingerprint)
-    report = verify_checksums(command.file, command.dir, key)
+    key = expected_key(keyring=command.keyring, fingerprint=command.key_fingerprint, host=command.host)
+    report = verify_checksums(command.file, command.dir, key, host=command.host)
     if command.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

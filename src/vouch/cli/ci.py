@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from vouch.cli.parser import add_command, add_verbs, handle, verb
+from vouch.cli.parser import add_command, add_verbs, handle, host_of, verb
 
 if TYPE_CHECKING:
+    from vouch.host import Host
     from vouch.publish.workflows import WorkflowOptions
 
 
@@ -82,6 +83,7 @@ class CiArgs:
     vouch_wheel: Path | None
     lock_only: bool
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CiArgs:
@@ -97,7 +99,7 @@ class CiArgs:
             **({"tag_pattern": args.tag_pattern} if kind == "github" else {"image": args.image}),
         )
         return cls(options, args.out, args.force, args.requirements, args.vouch_wheel, args.lock_only,
-                   args.json)  # fmt: skip
+                   args.json, host_of(args))  # fmt: skip
 
 
 def run(command: CiArgs, out: Console, err: Console) -> int:
@@ -105,7 +107,7 @@ def run(command: CiArgs, out: Console, err: Console) -> int:
 
     written = write_workflow(
         command.options, command.out, force=command.force, requirements=command.requirements,
-        vouch_wheel=command.vouch_wheel, lock_only=command.lock_only,
+        vouch_wheel=command.vouch_wheel, lock_only=command.lock_only, host=command.host,
     )  # fmt: skip
     if command.json:
         print(json.dumps({

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
     from vouch.doctor.report import DoctorReport
+    from vouch.host import Host
 
 _STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow"}
 
@@ -46,6 +47,7 @@ class DoctorArgs:
     sign: str | None
     evidence: Path
     json: bool
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DoctorArgs:
@@ -53,7 +55,7 @@ class DoctorArgs:
 
         if args.evidence is not None and args.sign is None:
             raise UsageError("--evidence is where --sign appends the signed result: pass --sign KEYSPEC too")
-        return cls(args.policy, args.sign, args.evidence or _EVIDENCE, args.json)
+        return cls(args.policy, args.sign, args.evidence or _EVIDENCE, args.json, host_of(args))
 
 
 def run(command: DoctorArgs, out: Console, err: Console) -> int:
@@ -64,10 +66,10 @@ def run(command: DoctorArgs, out: Console, err: Console) -> int:
 
     signer = None
     if command.sign is not None:
-        signer = signer_from_keyspec(command.sign)
+        signer = signer_from_keyspec(command.sign, host=command.host)
         if signer is None:
             raise UsageError("doctor --sign needs ssh:PATH or gpg:FINGERPRINT (Sigstore needs CI's identity)")
-    report = run_doctor(Machine(), load_baseline(command.policy))
+    report = run_doctor(Machine(run=command.host.run), load_baseline(command.policy))
     if signer is not None:
         write_signed(report, signer, command.evidence)
     if command.json:

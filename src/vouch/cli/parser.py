@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from vouch.host import Host
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 WIDTH = 92  # of wrapped descriptions and notes
@@ -174,6 +176,15 @@ def handle(
 
 def _wrap(text: str) -> str:
     return "\n\n".join(textwrap.fill(" ".join(p.split()), WIDTH) for p in text.split("\n\n"))
+
+
+def host_of(args: argparse.Namespace) -> Host:
+    """The one :class:`~vouch.host.Host` that ``main`` made for this run (a new one for a namespace
+    built elsewhere, as in tests): every library call of the command runs on it."""
+    from vouch.host import Host  # noqa: PLC0415
+
+    host = getattr(args, "host", None)
+    return host if isinstance(host, Host) else Host()
 
 
 def existing(path: Path, what: str) -> Path:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, add_verbs, handle, verb
+from vouch.cli.parser import add_command, add_verbs, handle, host_of, verb
 from vouch.index import PYPI_SIMPLE
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ class PublishedArgs:
         parse_release(args.release)
         publisher = resolve_publisher(args.publisher, args.policy)
         trust = Trust(staging=args.staging, pinned=args.trusted_root)
-        return cls(ReleaseOptions(args.release, publisher, trust, index_url=args.index), args.json)
+        options = ReleaseOptions(args.release, publisher, trust, index_url=args.index, host=host_of(args))
+        return cls(options, args.json)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch.cli.check import add_trust_options
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
     from vouch.publish.gate import PublishOptions, PublishReport
@@ -71,6 +71,7 @@ class PublishArgs:
             attestations=args.attestations,
             dry_run=args.dry_run,
             trust=Trust(staging=args.staging, pinned=args.trusted_root),
+            host=host_of(args),
         )
         return cls(options, args.json)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 from vouch.index import PYPI_SIMPLE
 
 if TYPE_CHECKING:
@@ -82,14 +82,15 @@ class RebuildArgs:
                 raise UsageError("--rev needs --source (the clone that holds it)")
             source = SourceOptions(args.source, args.rev) if args.source is not None else None
             options = PublishedOptions(
-                args.target, index_url=args.index, record_out=args.record_out, source=source, out=args.out
-            )
+                args.target, index_url=args.index, record_out=args.record_out, source=source, out=args.out,
+                host=host_of(args),
+            )  # fmt: skip
         else:
             if args.rev is not None:
                 raise UsageError("--rev applies to pypi:NAME==VERSION with --source, not to a record")
             options = RebuildOptions(
                 record=Path(args.target), source=args.source, against=args.against, python=args.python,
-                record_out=args.record_out, out=args.out, index_url=args.index,
+                record_out=args.record_out, out=args.out, index_url=args.index, host=host_of(args),
             )  # fmt: skip
         return cls(options, args.accept_equivalent, args.json)
 

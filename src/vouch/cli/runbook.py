@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.parser import add_command, add_verbs, handle, verb
+from vouch.cli.parser import add_command, add_verbs, handle, host_of, verb
 
 if TYPE_CHECKING:
+    from vouch.host import Host
     from vouch.release.plan import Plan
     from vouch.release.runner import RunResult
 
@@ -122,10 +123,11 @@ class RunArgs:
 
     plan: PlanArgs
     state: Path | None
+    host: Host
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunArgs:
-        return cls(PlanArgs.from_args(args), args.state)
+        return cls(PlanArgs.from_args(args), args.state, host_of(args))
 
 
 def _profile(requested: str | None) -> str:
@@ -225,7 +227,7 @@ def run_run(command: RunArgs, out: Console, err: Console) -> int:
     plan = _plan(command.plan)
     state = command.state or default_state_path(plan)
     out.print(f"{plan.title} {plan.release.version} ({plan.release.type}), state in {state}", markup=False)
-    result = run_plan(plan, state, confirm=confirm, say=say)
+    result = run_plan(plan, state, confirm=confirm, say=say, host=command.host)
     _report(result, out)
     return 0 if result.completed else 1
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 from vouch.errors import UsageError
+
+if TYPE_CHECKING:
+    from vouch.host import Host
 
 
 def add_parser(subparsers: Any) -> None:
@@ -58,6 +61,7 @@ class SignArgs:
     repo: Path
     push: str | None
     json: bool
+    host: Host
 
     @property
     def record(self) -> Path | None:
@@ -67,7 +71,7 @@ class SignArgs:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SignArgs:
         command = cls(tuple(args.inputs), args.key, args.role, args.source_commit, args.evidence,
-                      args.git_note, args.repo, args.push, args.json)  # fmt: skip
+                      args.git_note, args.repo, args.push, args.json, host_of(args))  # fmt: skip
         if command.record is not None and command.source_commit is not None:
             raise UsageError("--source-commit applies to artifacts: a build record names its own commit")
         if command.push is not None and not command.git_note:
@@ -76,8 +80,7 @@ class SignArgs:
 
 
 def run(command: SignArgs, out: Console, err: Console) -> int:
-    from vouch.host import Host  # noqa: PLC0415 - keep `vouch --help` fast
-    from vouch.policy.check import shown_keyid  # noqa: PLC0415
+    from vouch.policy.check import shown_keyid  # noqa: PLC0415 - keep `vouch --help` fast
     from vouch.sign.evidence import (  # noqa: PLC0415
         default_evidence,
         dumps,
@@ -96,16 +99,16 @@ def run(command: SignArgs, out: Console, err: Console) -> int:
     evidence = command.evidence
     if evidence is None and not command.git_note:
         evidence = default_evidence(inputs[0].parent, sorted(statement.subjects))
-    signer = signer_from_keyspec(command.key)
+    signer = signer_from_keyspec(command.key, host=command.host)
     if command.git_note:
-        resolve_commit(command.repo, statement.commit, host=Host())  # before anyone is asked to sign
+        resolve_commit(command.repo, statement.commit, host=command.host)  # before anyone is asked to sign
     with err.status("signing (a hardware key may want a touch)", spinner="dots"):
         signed = sign(statement, signer, evidence)
     noted = None
     if command.git_note:
-        noted = append_note(signed, command.repo)
+        noted = append_note(signed, command.repo, host=command.host)
         if command.push is not None:
-            push_notes(command.repo, command.push)
+            push_notes(command.repo, command.push, host=command.host)
     if command.json:
         print(dumps(signed))
         return 0
