@@ -108,7 +108,7 @@ def gather_published(
             doctor_evidence=inputs.doctor_evidence, accept_equivalent=inputs.accept_equivalent,
         )  # fmt: skip
         progress("checking the quorum")
-        quorum, policy, commits = _quorum(local, now, bundle_verifier)
+        quorum, policy, commits = _quorum(local, len(files), now, bundle_verifier)
         provenance, publisher_known = _provenance(inputs, f"{name}=={version}", tmp, filenames, progress)
         rebuilds = _rebuilds(inputs, files, progress)
         progress("verifying the checksum file")
@@ -158,13 +158,19 @@ def _download(
     return artifacts, paths
 
 
-def _quorum(local: ReportInputs, now: datetime.datetime,
+def _quorum(local: ReportInputs, files: int, now: datetime.datetime,
             verifier: BundleVerifier | None) -> tuple[QuorumSection, Policy | None, set[str]]:  # fmt: skip
-    """``vouch check`` over the downloaded files; without evidence (the index serves none) or
-    without a file, not checked, the policy still read for the checksum file and the doctor."""
-    if local.evidence and local.artifacts:
+    """``vouch check`` over the downloaded files. A statement vouches for the whole release, so
+    without every file (or without evidence: the index serves none) it is not checked; the policy
+    is still read, for the checksum file and the doctor statement."""
+    if local.evidence and len(local.artifacts) == files:
         return quorum_of(local, now, verifier)
-    reason = "no evidence given (--evidence FILE)" if local.artifacts else "no file could be downloaded"
+    if not local.evidence:
+        reason = "no evidence given (--evidence FILE)"
+    else:
+        missing = files - len(local.artifacts)
+        reason = (f"{missing} of the release's {files} file(s) could not be read as the index lists "
+                  "them (see Artifacts); the statements vouch for the whole release")  # fmt: skip
     try:
         policy: Policy | None = load_policy(local.policy)
     except VouchError:
