@@ -27,6 +27,7 @@ from vouch.report.baseline import baseline_section
 from vouch.report.model import (
     Artifact,
     ArtifactsSection,
+    BaselineSection,
     ChecksumsSection,
     Outcome,
     Page,
@@ -85,8 +86,8 @@ def _artifacts(paths: Sequence[Path]) -> list[Artifact]:
     return found
 
 
-def _quorum(inputs: ReportInputs, now: datetime.datetime,
-            verifier: BundleVerifier | None) -> tuple[QuorumSection, Policy | None, set[str]]:  # fmt: skip
+def quorum_of(inputs: ReportInputs, now: datetime.datetime,
+              verifier: BundleVerifier | None) -> tuple[QuorumSection, Policy | None, set[str]]:  # fmt: skip
     try:
         policy = load_policy(inputs.policy)
     except VouchError as exc:
@@ -145,7 +146,7 @@ def _checksum_keys(inputs: ReportInputs, policy: Policy | None) -> list[tuple[st
     return keys
 
 
-def _checksums(inputs: ReportInputs, policy: Policy | None, artifacts: Sequence[str]) -> ChecksumsSection:
+def checksums_of(inputs: ReportInputs, policy: Policy | None, artifacts: Sequence[str]) -> ChecksumsSection:
     path = inputs.checksums
     if path is None:
         return ChecksumsSection(Outcome(Status.NOT_CHECKED, "no checksum file given (--checksums)"))
@@ -208,27 +209,53 @@ def gather(
     artifacts = _artifacts(inputs.artifacts)
     filenames = [a.filename for a in artifacts]
     progress("checking the quorum")
-    quorum, policy, commits = _quorum(inputs, now, bundle_verifier)
+    quorum, policy, commits = quorum_of(inputs, now, bundle_verifier)
     rebuilds = _rebuilds(inputs, filenames)
     provenance = _provenance(inputs, filenames)
     progress("verifying the checksum file")
-    checksums = _checksums(inputs, policy, filenames)
+    checksums = checksums_of(inputs, policy, filenames)
     progress("verifying the doctor statement")
     baseline = baseline_section(inputs.doctor_evidence, policy, now)
-    named = named_digests(rebuilds.runs, provenance.files)
-    artifacts = [
-        Artifact(a.filename, a.size, a.sha256,
-                 tuple(f"{where} names sha256 {digest} for {a.filename}, the file here has {a.sha256}"
-                       for filename, digest, where in named if filename == a.filename and digest != a.sha256))
-        for a in artifacts
-    ]  # fmt: skip
-    artifacts_section = ArtifactsSection(artifacts_outcome(artifacts), tuple(artifacts))
-    release = _release(str(name), str(version), commits, rebuilds.runs, checksums)
-    page = Page(Outcome(Status.NOT_CHECKED, ""), now.isoformat(timespec="seconds"), release,
-                artifacts_section, quorum, rebuilds, provenance, checksums, baseline)  # fmt: skip
     given = {"release", "artifacts", "quorum"}
     given |= {"rebuilds"} if inputs.rebuild_json else set()
     given |= {"provenance"} if inputs.provenance_json else set()
     given |= {"checksums"} if inputs.checksums else set()
     given |= {"baseline"} if inputs.doctor_evidence else set()
+    return assemble(Sections(str(name), str(version), artifacts, quorum, commits, rebuilds, provenance,
+                             checksums, baseline), now, given)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sections:
+    """What the checks found, before the artifacts are compared with the digests the inputs name."""
+
+    name: str
+    version: str
+    artifacts: Sequence[Artifact]
+    quorum: QuorumSection
+    commits: set[str]  # the source commits the accepted statements name
+    rebuilds: RebuildsSection
+    provenance: ProvenanceSection
+    checksums: ChecksumsSection
+    baseline: BaselineSection
+    hashed: str = "hashed here"  # where the artifacts' digests were computed, for the passed reason
+    origin: str | None = None  # the index the files were downloaded from (``pypi:`` reports)
+
+
+def assemble(found: Sections, now: datetime.datetime, given: set[str]) -> Page:
+    """The page: every artifact checked against the digests the rebuild and provenance inputs name,
+    the release's commit and date, and the overall outcome (``given``: the sections that had an input)."""
+    named = named_digests(found.rebuilds.runs, found.provenance.files)
+    artifacts = [
+        dataclasses.replace(a, mismatches=a.mismatches + tuple(
+            f"{where} names sha256 {digest} for {a.filename}, the file here has {a.sha256}"
+            for filename, digest, where in named
+            if filename == a.filename and digest != a.sha256 and not a.mismatches and not a.unchecked))
+        for a in found.artifacts
+    ]  # fmt: skip
+    artifacts_section = ArtifactsSection(artifacts_outcome(artifacts, found.hashed), tuple(artifacts))
+    release = _release(found.name, found.version, found.commits, found.rebuilds.runs, found.checksums)
+    page = Page(Outcome(Status.NOT_CHECKED, ""), now.isoformat(timespec="seconds"), release,
+                artifacts_section, found.quorum, found.rebuilds, found.provenance, found.checksums,
+                found.baseline, origin=found.origin)  # fmt: skip
     return dataclasses.replace(page, outcome=overall(page.sections(), given))

@@ -58,9 +58,10 @@ class ReleaseInfo:
 @dataclass(frozen=True)
 class Artifact:
     filename: str
-    size: int
+    size: int | None  # None: the bytes were not read (a download refused or cut short)
     sha256: str
     mismatches: tuple[str, ...] = ()  # inputs that name another sha256 for this file
+    unchecked: tuple[str, ...] = ()  # why its bytes could not be read (a download cut short)
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,7 @@ class Page:
     provenance: ProvenanceSection
     checksums: ChecksumsSection
     baseline: BaselineSection
+    origin: str | None = None  # `vouch report pypi:...`: the index the files were downloaded from
 
     def sections(self) -> list[tuple[str, str, Outcome]]:
         """(anchor, title, outcome) of every section, in page order."""

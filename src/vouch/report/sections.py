@@ -307,11 +307,16 @@ def checksums_section(report: ChecksumReport, signer: str, artifacts: Sequence[s
 # ---- artifacts ---------------------------------------------------------------------------------
 
 
-def artifacts_outcome(artifacts: Sequence[Artifact]) -> Outcome:
+def artifacts_outcome(artifacts: Sequence[Artifact], hashed: str = "hashed here") -> Outcome:
+    """Failed when a file's bytes differ from a digest an input names; not checked when a file
+    could not be read; passed otherwise (``hashed``: where the digests were computed)."""
     mismatches = [m for a in artifacts for m in a.mismatches]
     if mismatches:
         return Outcome(Status.FAILED, "; ".join(mismatches))
-    return Outcome(Status.PASSED, f"{len(artifacts)} file(s) hashed here; no input names another sha256")
+    unchecked = [f"{a.filename}: {u}" for a in artifacts for u in a.unchecked]
+    if unchecked:
+        return Outcome(Status.NOT_CHECKED, "; ".join(unchecked))
+    return Outcome(Status.PASSED, f"{len(artifacts)} file(s) {hashed}; no input names another sha256")
 
 
 def named_digests(runs: Sequence[RebuildRun], files: Sequence[ProvenanceFile]) -> list[tuple[str, str, str]]:
