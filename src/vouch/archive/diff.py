@@ -23,12 +23,20 @@ per member
 ``details`` holds, per aspect, ``{"a": ..., "b": ...}`` or the structure described there; for
 content, the size and sha256 of both sides and, for UTF-8 text without NUL of at most 1 MiB, a
 unified diff capped at ``max_lines`` lines.
+
+The differences come in this order, each group by member name: members whose content differs, other
+members that differ in more than metadata (only on one side, type, link target, executability), the
+archive itself, then members that differ only in metadata (``mode``, ``mtime``, ``owner``,
+``compression``: no byte of their content). :attr:`DiffReport.summary` counts the members per aspect
+and folds the metadata-only members into one group per set of aspects, so that a repack that touched
+every member's mtime does not hide the one member whose content changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import stat
 from collections.abc import Iterator, Sequence
@@ -36,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vouch.archive.safe import DEFAULT_LIMITS, Limits, MemberType
+from vouch.archive.members import DEFAULT_LIMITS, Limits, MemberType
 from vouch.archive.stream import (
     CHUNK,
     TEXT_CAP,
@@ -49,14 +57,19 @@ from vouch.archive.stream import (
 )
 from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
 from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect
-from vouch.errors import CheckError, ToolError, UsageError
-from vouch.host import Host
+from vouch.errors import CheckError, UsageError
 
 ARCHIVE_ASPECTS = ("gzip-mtime", "gzip-filename", "gzip-os", "gzip-flags", "member-order", "only-in-a",
                    "only-in-b")  # fmt: skip
 MEMBER_ASPECTS = ("type", "link-target", "mode", "executable", "mtime", "owner", "compression", "content",
                   "metadata", "wheel", "record")  # fmt: skip
 ASPECTS = ARCHIVE_ASPECTS + MEMBER_ASPECTS
+METADATA_ASPECTS = frozenset({"mode", "mtime", "owner", "compression"})  # change no byte of the content
+CONTENT_ASPECTS = frozenset({"content", "metadata", "wheel", "record"})
+# the order of the summary's counts: what the members hold first, then how they are stored
+SUMMARY_ORDER = ("content", "metadata", "wheel", "record", "only-in-a", "only-in-b", "type", "link-target",
+                 "executable", "mode", "mtime", "owner", "compression")  # fmt: skip
+EXAMPLES = 3  # member names shown for a folded group
 TEXT_BUDGET = 32 << 20  # text members held at once, per side, to build unified diffs
 KINDS = {"sdist": "an sdist (.tar.gz)", "zip": "a wheel or zip", "directory": "a directory"}
 
@@ -67,8 +80,67 @@ class Difference:
     aspects: tuple[str, ...]
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def metadata_only(self) -> bool:
+        """A member that differs only in how it is stored (mode, mtime, owner, compression)."""
+        return self.member is not None and METADATA_ASPECTS.issuperset(self.aspects)
+
+    @property
+    def rank(self) -> int:
+        """0 content, 1 other member differences, 2 the archive, 3 metadata only (the report's order)."""
+        if self.member is None:
+            return 2
+        if self.metadata_only:
+            return 3
+        return 0 if CONTENT_ASPECTS.intersection(self.aspects) else 1
+
     def to_json(self) -> dict[str, Any]:
         return {"member": self.member, "aspects": list(self.aspects), **self.details}
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Members that differ only in the same metadata aspects, counted on one line."""
+
+    aspects: tuple[str, ...]
+    members: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"aspects": list(self.aspects), "members": len(self.members),
+                "examples": list(self.members[:EXAMPLES])}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Summary:
+    """How many members differ, in which aspects (content first), and the metadata-only groups."""
+
+    members: int
+    aspects: tuple[tuple[str, int], ...]  # member aspect -> members that differ in it
+    archive: tuple[str, ...]  # the archive's own aspects
+    folds: tuple[Fold, ...]  # largest first
+
+    def to_json(self) -> dict[str, Any]:
+        return {"members": self.members, "aspects": dict(self.aspects), "archive": list(self.archive),
+                "metadata_only": [fold.to_json() for fold in self.folds]}  # fmt: skip
+
+
+def summarise(differences: Sequence[Difference]) -> Summary:
+    counts = dict.fromkeys(SUMMARY_ORDER, 0)
+    archive: tuple[str, ...] = ()
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for difference in differences:
+        if difference.member is None:
+            archive = difference.aspects
+            continue
+        for aspect in difference.aspects:
+            counts[aspect] += 1
+        if difference.metadata_only:
+            groups.setdefault(difference.aspects, []).append(difference.member)
+    folds = sorted((Fold(aspects, tuple(members)) for aspects, members in groups.items()),
+                   key=lambda fold: (-len(fold.members), fold.aspects))  # fmt: skip
+    members = sum(difference.member is not None for difference in differences)
+    aspects = tuple((aspect, count) for aspect, count in counts.items() if count)
+    return Summary(members, aspects, archive, tuple(folds))
 
 
 @dataclass(frozen=True)
@@ -82,12 +154,17 @@ class DiffReport:
     def identical(self) -> bool:
         return not self.differences
 
+    @functools.cached_property
+    def summary(self) -> Summary:
+        return summarise(self.differences)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "identical": self.identical,
             "kind": self.kind,
             "a": self.a,
             "b": self.b,
+            "summary": self.summary.to_json(),
             "differences": [difference.to_json() for difference in self.differences],
         }
 
@@ -164,11 +241,9 @@ def _compare(left: Listing, right: Listing, max_lines: int) -> list[Difference]:
     _add_texts(left, right, found, max_lines)
     if isinstance(left, TarListing) and isinstance(right, TarListing) and len(found) == 1:
         _explain_tar_stream(left, right, found[None])
-    return [
-        Difference(member, tuple(sorted(aspects, key=ASPECTS.index)), aspects)
-        for member, aspects in sorted(found.items(), key=lambda item: (item[0] is not None, item[0] or ""))
-        if aspects
-    ]
+    differences = [Difference(member, tuple(sorted(aspects, key=ASPECTS.index)), aspects)
+                   for member, aspects in found.items() if aspects]  # fmt: skip
+    return sorted(differences, key=lambda difference: (difference.rank, difference.member or ""))
 
 
 def _archive_level(left: Listing, right: Listing) -> dict[str, Any]:
@@ -350,30 +425,3 @@ def _file_digests(a: Path, b: Path) -> dict[str, Any] | None:
                 size += len(chunk)
         digests.append({"size": size, "sha256": digest.hexdigest()})
     return None if digests[0] == digests[1] else {"a": digests[0], "b": digests[1]}
-
-
-# --------------------------------------------------------------------------- diffoscope, on request
-
-
-@dataclass(frozen=True)
-class DiffoscopeResult:
-    command: tuple[str, ...]
-    exit_code: int
-    output: str
-
-
-def find_diffoscope(host: Host | None = None) -> str:
-    """The diffoscope executable, or a ToolError that says how to install it."""
-    return (host or Host()).tool("diffoscope")
-
-
-def run_diffoscope(
-    a: Path, b: Path, *, executable: str, host: Host | None = None, extra: Sequence[str] = ()
-) -> DiffoscopeResult:
-    """Run diffoscope on the two paths; its text report, and its exit code (0 same, 1 different)."""
-    command = (executable, "--no-progress", "--text", "-", *extra, str(a), str(b))
-    result = (host or Host()).run(command)
-    if result.returncode not in (0, 1):
-        tail = (result.err or result.out).strip().splitlines()[-1:] or ["no output"]
-        raise ToolError(f"diffoscope failed with exit code {result.returncode}: {tail[0]}")
-    return DiffoscopeResult(command, result.returncode, result.out)
