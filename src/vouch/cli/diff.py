@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.archive.diff import EXAMPLES, Difference, DiffReport, Summary, diff_paths
+from vouch.archive.diff import diff_paths
+from vouch.archive.report import EXAMPLES, Difference, DiffReport, Summary
 from vouch.cli.parser import add_command, existing, handle
 
 if TYPE_CHECKING:
