@@ -55,7 +55,6 @@ from vouch.archive.stream import (
     open_binary,
 )
 from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
-from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect
 from vouch.errors import CheckError, UsageError
 
 __all__ = ["DiffReport", "Difference", "archive_kind", "diff_paths", "open_listing", "unified_diff"]
@@ -266,6 +265,9 @@ def _add_texts(
     if not wanted:
         return
     texts_a, texts_b = left.read_texts(wanted), right.read_texts(wanted)
+    # imported here: it brings the email parser, which an sdist's comparison never needs
+    from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect  # noqa: PLC0415
+
     for name in wanted:
         text_a, text_b = _text(texts_a.get(name)), _text(texts_b.get(name))
         content = found[name]["content"]

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 verification failed, 2 usage or configuration error, 3 could
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import traceback
@@ -15,28 +16,13 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch import __version__
-from vouch.cli import attest as attest_command
-from vouch.cli import audit as audit_command
-from vouch.cli import build as build_command
-from vouch.cli import check as check_command
-from vouch.cli import checksums as checksums_command
-from vouch.cli import ci as ci_command
-from vouch.cli import diff as diff_command
-from vouch.cli import doctor as doctor_command
-from vouch.cli import policy as policy_command
-from vouch.cli import provenance as provenance_command
-from vouch.cli import publish as publish_command
-from vouch.cli import rebuild as rebuild_command
-from vouch.cli import report as report_command
-from vouch.cli import runbook as runbook_command
-from vouch.cli import sign as sign_command
 from vouch.cli.parser import Handler, VouchParser
 from vouch.errors import BuildFailedError, VouchError
 
+# each command's module, vouch.cli.NAME, in the order of `vouch --help`; imported when its parser is made
 COMMANDS = (
-    build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
-    attest_command, provenance_command, publish_command, ci_command, audit_command,
-    doctor_command, checksums_command, runbook_command, report_command,
+    "build", "rebuild", "diff", "sign", "check", "policy", "attest", "provenance", "publish", "ci",
+    "audit", "doctor", "checksums", "runbook", "report",
 )  # fmt: skip
 
 
@@ -53,7 +39,8 @@ exit codes: 0 ok, 1 verified and found wanting, 2 usage or configuration error, 
 (network, missing tool, I/O, anything unexpected)."""
 
 
-def make_parser() -> VouchParser:
+def make_parser(only: str | None = None) -> VouchParser:
+    """The parser of every command, or of the command ``only`` (its modules alone are imported)."""
     parser = VouchParser(
         prog="vouch",
         description="Reproducible Python releases that several parties can verify.",
@@ -66,13 +53,19 @@ def make_parser() -> VouchParser:
         help="on an unexpected error, print Python's traceback (for a bug report)",
     )  # fmt: skip
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"vouch.cli.{name}").add_parser(subparsers)
     return parser
 
 
+def _named_command(argv: Sequence[str] | None) -> str | None:
+    """The command that ``argv`` names, so that start-up imports only its modules; None if unsure."""
+    first = next((arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = make_parser()
+    parser = make_parser(_named_command(argv))
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     try:
