@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         outcomes = list(pool.map(lambda release: rebuild(release, args.timeout), releases))
     for outcome in outcomes:
-        line = f"{outcome.release:32} {outcome.category:22} {outcome.seconds:6.1f} s  {outcome.headline[:100]}"
+        line = f"{outcome.release:30} {outcome.category:22} {outcome.seconds:6.1f} s  {outcome.headline[:90]}"
         print(line, file=sys.stderr)
     if args.markdown:
         command = "python benchmarks/bench_rebuild_batch.py " + " ".join(argv or sys.argv[1:])
