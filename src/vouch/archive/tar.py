@@ -120,6 +120,10 @@ class Inflated:
         return self.inflated - (len(self._buffer) - self._at)
 
     def read(self, size: int = CHUNK) -> bytes:
+        at = self._at
+        if at + size <= len(self._buffer):  # the common case: served from what is inflated already
+            self._at = at + size
+            return self._buffer[at : at + size]
         while len(self._buffer) - self._at < size and (data := self._inflate(max(size, 1 << 16))):
             self.inflated += len(data)
             self._check()
@@ -140,6 +144,10 @@ class Inflated:
             )
 
     def skip_to(self, offset: int) -> None:
+        ahead = offset - self.position
+        if 0 < ahead <= len(self._buffer) - self._at:
+            self._at += ahead
+            return
         while self.position < offset and self.read(min(CHUNK, offset - self.position)):
             pass
 
