@@ -248,8 +248,9 @@ class TarReader:
     def admit(self, header: TarHeader) -> None:
         """The tar format's own rules for one header, then the tree's."""
         self.current = header.name
-        special = _SPECIAL.get(header.type) or ("a sparse file" if any(
-            key.startswith("GNU.sparse") for key in header.pax) else None)  # fmt: skip
+        special = _SPECIAL.get(header.type) or (
+            "a sparse file" if header.pax and _sparse(header.pax) else None
+        )
         if special:
             raise ArchiveError(f"member {printable(header.name)!r} is {special}")
         if header.type in REGULAR:
@@ -269,6 +270,13 @@ class TarReader:
             )
         header.name = self.tree.admit(header.name, header.kind, header.linkname)
         self.current = header.name
+
+
+def _sparse(pax: dict[str, str]) -> bool:
+    """Whether pax records describe a sparse file (GNU.sparse.*); an mtime alone, the usual, does not."""
+    if len(pax) == 1 and "mtime" in pax:
+        return False
+    return any(key.startswith("GNU.sparse") for key in pax)
 
 
 class _Extended:
@@ -319,7 +327,8 @@ class _Extended:
             name=long_names.get(b"L", name), type=block[156:157], mode=_number(block[100:108]),
             uid=_number(block[108:116]), gid=_number(block[116:124]), size=size,
             mtime=_number(block[136:148]), linkname=long_names.get(b"K", _text(block[157:257])),
-            uname=_text(block[265:297]), gname=_text(block[297:329]), pax={**self.global_pax, **pax},
+            uname=_text(block[265:297]), gname=_text(block[297:329]),
+            pax={**self.global_pax, **pax} if self.global_pax else pax,
         )  # fmt: skip
         _apply_pax(header)
         self.pax, self.long_names = None, {}
@@ -417,12 +426,15 @@ def _pax_records(data: bytes) -> dict[str, str]:
 
 def _apply_pax(header: TarHeader) -> None:
     pax = header.pax
+    if not pax:
+        return
     try:
-        header.name, header.linkname = pax.get("path", header.name), pax.get("linkpath", header.linkname)
-        header.uname, header.gname = pax.get("uname", header.uname), pax.get("gname", header.gname)
-        header.size, header.uid, header.gid = (
-            int(pax.get(key, getattr(header, key))) for key in ("size", "uid", "gid")
-        )
+        if len(pax) > 1 or "mtime" not in pax:  # most pax headers hold an mtime alone
+            header.name, header.linkname = pax.get("path", header.name), pax.get("linkpath", header.linkname)
+            header.uname, header.gname = pax.get("uname", header.uname), pax.get("gname", header.gname)
+            header.size, header.uid, header.gid = (
+                int(pax.get(key, getattr(header, key))) for key in ("size", "uid", "gid")
+            )
         header.mtime = float(pax["mtime"]) if "mtime" in pax else header.mtime
         if header.size < 0 or not math.isfinite(header.mtime):
             raise ValueError
