@@ -116,11 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print a section for RESULTS.md")
     args = parser.parse_args(argv)
     releases = tuple(args.only) if args.only else RELEASES
+    outcomes = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda release: rebuild(release, args.timeout), releases))
-    for outcome in outcomes:
-        line = f"{outcome.release:30} {outcome.category:22} {outcome.seconds:6.1f} s  {outcome.headline[:90]}"
-        print(line, file=sys.stderr)
+        for outcome in pool.map(lambda release: rebuild(release, args.timeout), releases):
+            outcomes.append(outcome)
+            head = f"{outcome.release:30} {outcome.category:22} {outcome.seconds:6.1f} s"
+            line = f"{head} {outcome.headline[:80]}"
+            print(line, file=sys.stderr, flush=True)
     if args.markdown:
         command = "python benchmarks/bench_rebuild_batch.py " + " ".join(argv or sys.argv[1:])
         print(markdown(outcomes, command.strip(), " ".join(f"{x:.1f}" for x in os.getloadavg())))
