@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from tests.recording import Recorder
-from vouch.archive.diff import DiffReport, diff_paths, find_diffoscope, run_diffoscope
+from vouch.archive.diff import DiffReport, diff_paths
+from vouch.archive.diffoscope import find_diffoscope, run_diffoscope
 from vouch.archive.safe import Limits
 from vouch.cli import main
 from vouch.errors import ArchiveError, ToolError
@@ -257,7 +258,9 @@ def test_identical_archives_exit_0(tmp_path: Path, data: bytes, capsys: pytest.C
     assert main(["diff", str(a), str(b), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     kind = "sdist" if a.name.endswith("gz") else "zip"
-    assert document == {"identical": True, "kind": kind, "a": str(a), "b": str(b), "differences": []}
+    summary = {"members": 0, "aspects": {}, "archive": [], "metadata_only": []}
+    assert document == {"identical": True, "kind": kind, "a": str(a), "b": str(b), "summary": summary,
+                        "differences": []}  # fmt: skip
     assert main(["diff", str(a), str(b)]) == 0
     assert "identical" in capsys.readouterr().out
 
@@ -273,6 +276,61 @@ def test_differences_exit_1_with_json_and_text(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "1 member differs" in out
     assert "demo-1.0/setup.py  executable" in out
+
+
+def repacked(count: int) -> tuple[Tar, Tar]:
+    """An sdist of ``count`` modules, and a repack of it: every mtime newer, one module's content changed."""
+    members = [t("demo-1.0", kind=tarfile.DIRTYPE)]
+    members += [t(f"demo-1.0/pkg/m{i:03d}.py", f"x = {i}\n".encode()) for i in range(count)]
+    members += [t("demo-1.0/pkg", kind=tarfile.DIRTYPE)]
+    later = [(copy.copy(info), data) for info, data in members]
+    for info, _ in later:
+        info.mtime = EPOCH + 3600
+    return members, changed(later, "demo-1.0/pkg/m042.py", data=b"x = 42  # and something else\n")
+
+
+def test_summary_puts_the_content_difference_first_and_folds_the_mtimes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members_a, members_b = repacked(120)
+    a, b = write_pair(tmp_path, sdist(members_a), sdist(members_b, mtime=EPOCH), ".tar.gz")
+    changed_member = "demo-1.0/pkg/m042.py"
+    report = diff_paths(a, b)
+    assert summary(report)[:2] == [(changed_member, ("mtime", "content")), (None, ("gzip-mtime",))]
+    assert len(report.differences) == 2 + 121
+    assert all(d.aspects == ("mtime",) for d in report.differences[2:])
+
+    assert main(["diff", str(a), str(b), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"] == {
+        "members": 122,
+        "aspects": {"content": 1, "mtime": 122},
+        "archive": ["gzip-mtime"],
+        "metadata_only": [{"aspects": ["mtime"], "members": 121,
+                           "examples": ["demo-1.0", "demo-1.0/pkg", "demo-1.0/pkg/m000.py"]}],
+    }  # fmt: skip
+    assert document["differences"][0]["member"] == changed_member
+    assert len(document["differences"]) == 123  # --json keeps every difference
+
+    assert main(["diff", str(a), str(b)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("122 members and the archive itself differ")
+    assert lines[1].strip() == "members: content 1, mtime 122; archive: gzip-mtime"
+    assert lines[2].split() == [changed_member, "mtime,", "content"]
+    listed = [line.split()[0] for line in lines if line.startswith("  demo-1.0/")]
+    assert listed == [changed_member]  # the 121 mtime-only members are one line
+    folded = [line for line in lines if "differ only in" in line]
+    assert folded == ["  121 members differ only in mtime: demo-1.0, demo-1.0/pkg, demo-1.0/pkg/m000.py, "
+                      "… (118 more; --all lists them)"]  # fmt: skip
+    assert lines.index(folded[0]) > lines.index(next(line for line in lines if "(archive)" in line))
+
+    assert main(["diff", str(a), str(b), "--all"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    listed = [line.split()[0] for line in lines if line.startswith("  demo-1.0")]
+    assert listed[0] == changed_member
+    assert sorted(listed[1:]) == sorted(info.name for info, _ in members_a if info.name != changed_member)
+    assert len(listed) == 122  # every member, past the cap of 100
+    assert not any("differ only in" in line for line in lines)
 
 
 def test_text_members_get_a_unified_diff_capped_by_max_lines(

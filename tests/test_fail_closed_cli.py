@@ -125,3 +125,32 @@ def test_a_deeply_nested_runbook_state_is_refused_with_one_line(
     assert code == 2
     assert "nested" in err
     assert "Traceback" not in err
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(tmp_path: Path) -> None:
+    import io  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import tarfile  # noqa: PLC0415
+
+    for name, content in (("a", b"x" * 10), ("b", b"y" * 10)):
+        with tarfile.open(tmp_path / f"{name}.tar.gz", "w:gz") as archive:
+            for i in range(300):
+                data = content + str(i).encode()
+                info = tarfile.TarInfo(f"demo-1.0/f{i}.txt")
+                info.size, info.mtime = len(data), i
+                archive.addfile(info, io.BytesIO(data))
+    vouch = subprocess.Popen(
+        [sys.executable, "-m", "vouch", "diff", str(tmp_path / "a.tar.gz"), str(tmp_path / "b.tar.gz"),
+         "--json", "--all"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert vouch.stdout is not None
+    assert vouch.stderr is not None
+    vouch.stdout.read(100)
+    vouch.stdout.close()  # as `| head -c 100` does
+    err = vouch.stderr.read().decode()
+    vouch.stderr.close()
+    assert vouch.wait(timeout=60) == 3
+    assert "Traceback" not in err
+    assert "reader closed the pipe" in err

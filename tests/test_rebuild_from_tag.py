@@ -64,6 +64,14 @@ def test_intree_release_is_traced_to_its_tag(
     assert sdist["filename"] == "demo_intree-1.0.tar.gz"
     assert sdist["verdict"] == "equivalent"
     assert {n["aspect"] for n in sdist["normalizations"]} <= {"gzip-mtime", "mtime"}
+    # the wheel twice: from the published sdist, then from the sdist rebuilt from the tag
+    from_sdist, from_tag = report["artifacts"][1:]
+    assert from_sdist["filename"] == from_tag["filename"] == "demo_intree-1.0-py3-none-any.whl"
+    assert "from tag" not in from_sdist["note"]
+    assert from_tag["note"].startswith("built from the sdist rebuilt from tag v1.0 (")
+    # the sloppy backend stamps wall-clock times into both: the same wheel but for its times
+    assert (from_sdist["verdict"], from_tag["verdict"]) == ("equivalent", "equivalent"), from_tag
+    assert {n["aspect"] for n in from_tag["normalizations"]} <= {"mtime"}, from_tag
     assert code == 1, err
     kept = tmp_path / "kept"
     code, _, err = run(
@@ -73,7 +81,8 @@ def test_intree_release_is_traced_to_its_tag(
     )  # fmt: skip
     assert code == 0, err
     kept_names = sorted(p.name for p in kept.iterdir())
-    assert kept_names == ["demo_intree-1.0-py3-none-any.whl", "demo_intree-1.0.tar.gz"]
+    assert kept_names == ["demo_intree-1.0-py3-none-any.whl", "demo_intree-1.0.tar.gz", "from-tag"]
+    assert [p.name for p in (kept / "from-tag").iterdir()] == ["demo_intree-1.0-py3-none-any.whl"]
 
 
 def test_intree_tampered_sdist_fails_naming_the_members(

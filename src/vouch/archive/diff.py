@@ -23,6 +23,13 @@ per member
 ``details`` holds, per aspect, ``{"a": ..., "b": ...}`` or the structure described there; for
 content, the size and sha256 of both sides and, for UTF-8 text without NUL of at most 1 MiB, a
 unified diff capped at ``max_lines`` lines.
+
+The differences come in this order, each group by member name: members whose content differs, other
+members that differ in more than metadata (only on one side, type, link target, executability), the
+archive itself, then members that differ only in metadata (``mode``, ``mtime``, ``owner``,
+``compression``: no byte of their content). :attr:`DiffReport.summary` counts the members per aspect
+and folds the metadata-only members into one group per set of aspects, so that a repack that touched
+every member's mtime does not hide the one member whose content changed.
 """
 
 from __future__ import annotations
@@ -31,12 +38,12 @@ import contextlib
 import difflib
 import hashlib
 import stat
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from vouch.archive.safe import DEFAULT_LIMITS, Limits, MemberType
+from vouch.archive.members import DEFAULT_LIMITS, Limits, MemberType
+from vouch.archive.report import ASPECTS, Difference, DiffReport
 from vouch.archive.stream import (
     CHUNK,
     TEXT_CAP,
@@ -48,48 +55,12 @@ from vouch.archive.stream import (
     open_binary,
 )
 from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
-from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect
-from vouch.errors import CheckError, ToolError, UsageError
-from vouch.host import Host
+from vouch.errors import CheckError, UsageError
 
-ARCHIVE_ASPECTS = ("gzip-mtime", "gzip-filename", "gzip-os", "gzip-flags", "member-order", "only-in-a",
-                   "only-in-b")  # fmt: skip
-MEMBER_ASPECTS = ("type", "link-target", "mode", "executable", "mtime", "owner", "compression", "content",
-                  "metadata", "wheel", "record")  # fmt: skip
-ASPECTS = ARCHIVE_ASPECTS + MEMBER_ASPECTS
+__all__ = ["DiffReport", "Difference", "archive_kind", "diff_paths", "open_listing", "unified_diff"]
+
 TEXT_BUDGET = 32 << 20  # text members held at once, per side, to build unified diffs
 KINDS = {"sdist": "an sdist (.tar.gz)", "zip": "a wheel or zip", "directory": "a directory"}
-
-
-@dataclass(frozen=True)
-class Difference:
-    member: str | None  # None for archive-level differences
-    aspects: tuple[str, ...]
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"member": self.member, "aspects": list(self.aspects), **self.details}
-
-
-@dataclass(frozen=True)
-class DiffReport:
-    a: str
-    b: str
-    kind: str  # "sdist" | "zip" | "directory"
-    differences: tuple[Difference, ...]
-
-    @property
-    def identical(self) -> bool:
-        return not self.differences
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "identical": self.identical,
-            "kind": self.kind,
-            "a": self.a,
-            "b": self.b,
-            "differences": [difference.to_json() for difference in self.differences],
-        }
 
 
 def diff_paths(a: Path, b: Path, *, max_lines: int = 200, limits: Limits = DEFAULT_LIMITS) -> DiffReport:
@@ -164,11 +135,9 @@ def _compare(left: Listing, right: Listing, max_lines: int) -> list[Difference]:
     _add_texts(left, right, found, max_lines)
     if isinstance(left, TarListing) and isinstance(right, TarListing) and len(found) == 1:
         _explain_tar_stream(left, right, found[None])
-    return [
-        Difference(member, tuple(sorted(aspects, key=ASPECTS.index)), aspects)
-        for member, aspects in sorted(found.items(), key=lambda item: (item[0] is not None, item[0] or ""))
-        if aspects
-    ]
+    differences = [Difference(member, tuple(sorted(aspects, key=ASPECTS.index)), aspects)
+                   for member, aspects in found.items() if aspects]  # fmt: skip
+    return sorted(differences, key=lambda difference: (difference.rank, difference.member or ""))
 
 
 def _archive_level(left: Listing, right: Listing) -> dict[str, Any]:
@@ -296,6 +265,9 @@ def _add_texts(
     if not wanted:
         return
     texts_a, texts_b = left.read_texts(wanted), right.read_texts(wanted)
+    # imported here: it brings the email parser, which an sdist's comparison never needs
+    from vouch.archive.wheelmeta import compare_wheel_file, wheel_aspect  # noqa: PLC0415
+
     for name in wanted:
         text_a, text_b = _text(texts_a.get(name)), _text(texts_b.get(name))
         content = found[name]["content"]
@@ -350,30 +322,3 @@ def _file_digests(a: Path, b: Path) -> dict[str, Any] | None:
                 size += len(chunk)
         digests.append({"size": size, "sha256": digest.hexdigest()})
     return None if digests[0] == digests[1] else {"a": digests[0], "b": digests[1]}
-
-
-# --------------------------------------------------------------------------- diffoscope, on request
-
-
-@dataclass(frozen=True)
-class DiffoscopeResult:
-    command: tuple[str, ...]
-    exit_code: int
-    output: str
-
-
-def find_diffoscope(host: Host | None = None) -> str:
-    """The diffoscope executable, or a ToolError that says how to install it."""
-    return (host or Host()).tool("diffoscope")
-
-
-def run_diffoscope(
-    a: Path, b: Path, *, executable: str, host: Host | None = None, extra: Sequence[str] = ()
-) -> DiffoscopeResult:
-    """Run diffoscope on the two paths; its text report, and its exit code (0 same, 1 different)."""
-    command = (executable, "--no-progress", "--text", "-", *extra, str(a), str(b))
-    result = (host or Host()).run(command)
-    if result.returncode not in (0, 1):
-        tail = (result.err or result.out).strip().splitlines()[-1:] or ["no output"]
-        raise ToolError(f"diffoscope failed with exit code {result.returncode}: {tail[0]}")
-    return DiffoscopeResult(command, result.returncode, result.out)

@@ -48,6 +48,8 @@ _SPECIAL = {b"3": "a character device", b"4": "a block device", b"6": "a FIFO", 
 _EXTENDED = (b"x", b"g", b"L", b"K")
 _ZERO_BLOCK = bytes(512)
 _HIGH_BYTES = bytes(range(128))  # deleted by translate(), leaving the bytes >= 128
+_ADLER_MOD = 65521
+_LOW_BITS = int.from_bytes(b"\x01" * BLOCK, "little")  # the lowest bit of each byte of a block
 _ZLIB_ERRORS = {
     "incorrect data check": "the gzip CRC-32 does not match the content (corrupt data)",
     "incorrect length check": "the gzip length field does not match the content",
@@ -118,6 +120,10 @@ class Inflated:
         return self.inflated - (len(self._buffer) - self._at)
 
     def read(self, size: int = CHUNK) -> bytes:
+        at = self._at
+        if at + size <= len(self._buffer):  # the common case: served from what is inflated already
+            self._at = at + size
+            return self._buffer[at : at + size]
         while len(self._buffer) - self._at < size and (data := self._inflate(max(size, 1 << 16))):
             self.inflated += len(data)
             self._check()
@@ -138,6 +144,10 @@ class Inflated:
             )
 
     def skip_to(self, offset: int) -> None:
+        ahead = offset - self.position
+        if 0 < ahead <= len(self._buffer) - self._at:
+            self._at += ahead
+            return
         while self.position < offset and self.read(min(CHUNK, offset - self.position)):
             pass
 
@@ -238,8 +248,9 @@ class TarReader:
     def admit(self, header: TarHeader) -> None:
         """The tar format's own rules for one header, then the tree's."""
         self.current = header.name
-        special = _SPECIAL.get(header.type) or ("a sparse file" if any(
-            key.startswith("GNU.sparse") for key in header.pax) else None)  # fmt: skip
+        special = _SPECIAL.get(header.type) or (
+            "a sparse file" if header.pax and _sparse(header.pax) else None
+        )
         if special:
             raise ArchiveError(f"member {printable(header.name)!r} is {special}")
         if header.type in REGULAR:
@@ -259,6 +270,13 @@ class TarReader:
             )
         header.name = self.tree.admit(header.name, header.kind, header.linkname)
         self.current = header.name
+
+
+def _sparse(pax: dict[str, str]) -> bool:
+    """Whether pax records describe a sparse file (GNU.sparse.*); an mtime alone, the usual, does not."""
+    if len(pax) == 1 and "mtime" in pax:
+        return False
+    return any(key.startswith("GNU.sparse") for key in pax)
 
 
 class _Extended:
@@ -309,7 +327,8 @@ class _Extended:
             name=long_names.get(b"L", name), type=block[156:157], mode=_number(block[100:108]),
             uid=_number(block[108:116]), gid=_number(block[116:124]), size=size,
             mtime=_number(block[136:148]), linkname=long_names.get(b"K", _text(block[157:257])),
-            uname=_text(block[265:297]), gname=_text(block[297:329]), pax={**self.global_pax, **pax},
+            uname=_text(block[265:297]), gname=_text(block[297:329]),
+            pax={**self.global_pax, **pax} if self.global_pax else pax,
         )  # fmt: skip
         _apply_pax(header)
         self.pax, self.long_names = None, {}
@@ -344,12 +363,22 @@ def _check_sum(block: bytes) -> None:
     """POSIX's unsigned checksum of the header (the checksum field counted as spaces), or the signed
     one some old tars wrote."""
     stored = _number(block[148:156])
-    unsigned = 256 + sum(block) - sum(block[148:156])
-    if stored == unsigned:
+    if byte_sum_is(block, stored - 256 + sum(block[148:156])):
         return
+    unsigned = 256 + sum(block) - sum(block[148:156])
     high = len(block[:148].translate(None, _HIGH_BYTES)) + len(block[156:].translate(None, _HIGH_BYTES))
     if stored != unsigned - 256 * high:
         raise CorruptTarError("a tar header's checksum does not match")
+
+
+def byte_sum_is(block: bytes, total: int) -> bool:
+    """Whether the bytes of a 512-byte ``block`` add up to ``total``, without adding them one by one in
+    Python (which cost most of the checksum's time): adler32's low half is 1 + the sum modulo 65521;
+    the sum of 512 bytes (at most 130,560, under 2 * 65521) is then one of two numbers 65521 apart,
+    which have different parities, and the sum's parity is that of the number of odd bytes."""
+    if not 0 <= total <= BLOCK * 255 or zlib.adler32(block) & 0xFFFF != (1 + total) % _ADLER_MOD:
+        return False
+    return (int.from_bytes(block, "little") & _LOW_BITS).bit_count() % 2 == total % 2
 
 
 def _number(field: bytes) -> int:
@@ -359,8 +388,10 @@ def _number(field: bytes) -> int:
         return value - 256 ** (len(field) - 1) if field[0] == 0xFF else value
     digits = field.split(b"\0", 1)[0]
     try:
-        return int(digits, 8) if digits.strip() else 0
+        return int(digits, 8)
     except ValueError:
+        if not digits.strip():  # an empty field (NULs or spaces) is zero
+            return 0
         raise CorruptTarError(f"a tar header number is not octal ({digits!r})") from None
 
 
@@ -395,12 +426,15 @@ def _pax_records(data: bytes) -> dict[str, str]:
 
 def _apply_pax(header: TarHeader) -> None:
     pax = header.pax
+    if not pax:
+        return
     try:
-        header.name, header.linkname = pax.get("path", header.name), pax.get("linkpath", header.linkname)
-        header.uname, header.gname = pax.get("uname", header.uname), pax.get("gname", header.gname)
-        header.size, header.uid, header.gid = (
-            int(pax.get(key, getattr(header, key))) for key in ("size", "uid", "gid")
-        )
+        if len(pax) > 1 or "mtime" not in pax:  # most pax headers hold an mtime alone
+            header.name, header.linkname = pax.get("path", header.name), pax.get("linkpath", header.linkname)
+            header.uname, header.gname = pax.get("uname", header.uname), pax.get("gname", header.gname)
+            header.size, header.uid, header.gid = (
+                int(pax.get(key, getattr(header, key))) for key in ("size", "uid", "gid")
+            )
         header.mtime = float(pax["mtime"]) if "mtime" in pax else header.mtime
         if header.size < 0 or not math.isfinite(header.mtime):
             raise ValueError

@@ -4,8 +4,9 @@ every member's content hashed as it streams by, never held whole; a second pass 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from vouch.archive.members import Limits, MemberType, printable
@@ -23,6 +24,8 @@ from vouch.archive.tar import (
 from vouch.errors import ArchiveError
 
 __all__ = ["FNAME", "GzipHeader", "TarListing"]
+_PAX_MTIME = {"mtime"}
+_NONE: Mapping[str, Any] = MappingProxyType({})  # for members without secondary times or other pax records
 
 
 class TarListing(Listing):
@@ -81,18 +84,19 @@ class TarListing(Listing):
 
     def _entry(self, reader: TarReader, header: TarHeader, wanted: Collection[str],
                found: dict[str, bytes]) -> Entry:  # fmt: skip
-        pax, name = header.pax, header.name
-        others = {key: printable(value) for key, value in pax.items() if key not in PAX_KNOWN}
-        common: dict[str, Any] = {
-            "name": name, "type": header.kind, "mode": header.mode & 0o7777, "mtime": header.mtime,
-            "owner": self._owner(header),
-            "times": {key: pax[key] for key in PAX_TIMES if key in pax},
-            "encoding": {"pax": others} if others else {},
-        }  # fmt: skip
-        if header.kind is MemberType.FILE:
+        pax, name, kind = header.pax, header.name, header.kind
+        times: Mapping[str, Any] = _NONE
+        encoding: Mapping[str, Any] = _NONE
+        if pax.keys() - _PAX_MTIME:  # most members have no pax record but their mtime (or none)
+            times = {key: pax[key] for key in PAX_TIMES if key in pax}
+            others = {key: printable(value) for key, value in pax.items() if key not in PAX_KNOWN}
+            encoding = {"pax": others} if others else _NONE
+        owner, mode = self._owner(header), header.mode & 0o7777
+        if kind is MemberType.FILE:
             sink = bytearray() if name in wanted and header.size <= TEXT_CAP else None
             digest = hash_chunks(reader.content(header), sink)
             if sink is not None:
                 found[name] = bytes(sink)
-            return Entry(size=header.size, digest=digest, **common)
-        return Entry(linkname=printable(header.linkname), **common)
+            return Entry(name, kind, mode, header.mtime, owner, "", header.size, digest, times, encoding)
+        linkname = printable(header.linkname)
+        return Entry(name, kind, mode, header.mtime, owner, linkname, 0, None, times, encoding)

@@ -6,7 +6,9 @@ Exit codes: 0 ok, 1 verification failed, 2 usage or configuration error, 3 could
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,31 +18,16 @@ from rich.console import Console
 from rich.text import Text
 
 from vouch import __version__
-from vouch.cli import attest as attest_command
-from vouch.cli import audit as audit_command
-from vouch.cli import build as build_command
-from vouch.cli import check as check_command
-from vouch.cli import checksums as checksums_command
-from vouch.cli import ci as ci_command
-from vouch.cli import diff as diff_command
-from vouch.cli import doctor as doctor_command
-from vouch.cli import policy as policy_command
-from vouch.cli import provenance as provenance_command
-from vouch.cli import publish as publish_command
-from vouch.cli import rebuild as rebuild_command
-from vouch.cli import report as report_command
-from vouch.cli import runbook as runbook_command
-from vouch.cli import sign as sign_command
 from vouch.cli.parser import Handler, VouchParser
 from vouch.errors import BuildFailedError, VouchError
 
 if TYPE_CHECKING:
     from vouch.host import Host
 
+# each command's module, vouch.cli.NAME, in the order of `vouch --help`; imported when its parser is made
 COMMANDS = (
-    build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
-    attest_command, provenance_command, publish_command, ci_command, audit_command,
-    doctor_command, checksums_command, runbook_command, report_command,
+    "build", "rebuild", "diff", "sign", "check", "policy", "attest", "provenance", "publish", "ci",
+    "audit", "doctor", "checksums", "runbook", "report",
 )  # fmt: skip
 
 
@@ -57,7 +44,8 @@ exit codes: 0 ok, 1 verified and found wanting, 2 usage or configuration error, 
 (network, missing tool, I/O, anything unexpected)."""
 
 
-def make_parser() -> VouchParser:
+def make_parser(only: str | None = None) -> VouchParser:
+    """The parser of every command, or of the command ``only`` (its modules alone are imported)."""
     parser = VouchParser(
         prog="vouch",
         description="Reproducible Python releases that several parties can verify.",
@@ -70,15 +58,21 @@ def make_parser() -> VouchParser:
         help="on an unexpected error, print Python's traceback (for a bug report)",
     )  # fmt: skip
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"vouch.cli.{name}").add_parser(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, host: Host | None = None) -> int:
+def _named_command(argv: Sequence[str] | None) -> str | None:
+    """The command that ``argv`` names, so that start-up imports only its modules; None if unsure."""
+    first = next((arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def main(argv: Sequence[str] | None = None, host: Host | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run one vouch command. ``host`` is the seam every side effect of the command goes through
     (processes, HTTP, the clock, the cache): the real machine unless a caller (a test) gives its own."""
-    parser = make_parser()
+    parser = make_parser(_named_command(argv))
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     try:
@@ -98,6 +92,10 @@ def main(argv: Sequence[str] | None = None, host: Host | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (`vouch diff --json | head`): nothing more to say
+        _silence_stdout()
+        err.print("error: the output was cut off: its reader closed the pipe")
+        return 3
     except Exception as exc:  # the one place where anything unexpected becomes exit 3
         return report_unexpected(exc, err, as_json=handler.json_errors(args), debug=args.debug)
     return code
@@ -116,6 +114,16 @@ def report_unexpected(exc: BaseException, err: Console, *, as_json: bool, debug:
     if not debug:
         err.print("hint: run again with `vouch --debug ...` to see where, and report it", style="dim")
     return 3
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again
+    (as Python's documentation of SIGPIPE advises)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(text: str, limit: int = 300) -> str:

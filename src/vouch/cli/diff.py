@@ -6,20 +6,17 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
-from vouch.archive.diff import (
-    Difference,
-    DiffoscopeResult,
-    DiffReport,
-    diff_paths,
-    find_diffoscope,
-    run_diffoscope,
-)
+from vouch.archive.diff import diff_paths
+from vouch.archive.report import EXAMPLES, Difference, DiffReport, Summary
 from vouch.cli.parser import add_command, existing, handle
+
+if TYPE_CHECKING:
+    from vouch.archive.diffoscope import DiffoscopeResult
 
 MAX_SHOWN = 100  # differences rendered in the terminal; --json has them all
 MAX_WIDTH = 200  # characters of one rendered value
@@ -33,8 +30,12 @@ def add_parser(subparsers: Any) -> None:
         "member: gzip header, member order, members only on one side, and for each member its type, "
         "link target, mode and executable bit, mtime, owner, compression and content (a unified diff "
         "for text). A wheel's METADATA, WHEEL and RECORD are compared field by field. "
+        "The report opens with how many members differ in each aspect; members whose content "
+        "differs come first, and members that differ only in metadata (mode, mtime, owner, "
+        "compression) are folded into one line per set of aspects (--all lists them). "
         "Exit 0 when identical, 1 when not.",
         examples=["vouch diff dist/demo-1.0.tar.gz rebuilt/demo-1.0.tar.gz",
+                  "vouch diff dist/demo-1.0.tar.gz rebuilt/demo-1.0.tar.gz --all",
                   "vouch diff dist/demo-1.0-py3-none-any.whl rebuilt/demo-1.0-py3-none-any.whl --json"],
     )  # fmt: skip
     parser.add_argument("a", type=Path, metavar="A", help="an sdist, wheel, zip or directory")
@@ -42,6 +43,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--max-lines", type=_count, default=200, metavar="N",
                         help="lines of unified diff per text member (default: 200)")  # fmt: skip
+    parser.add_argument("--all", action="store_true", dest="show_all",
+                        help=f"list every difference: also the members that differ only in metadata, "
+                        f"and more than {MAX_SHOWN}")  # fmt: skip
     parser.add_argument("--diffoscope", action="store_true",
                         help="also run diffoscope (pip install diffoscope) and show its report")  # fmt: skip
     handle(parser, DiffArgs, run)
@@ -66,15 +70,20 @@ class DiffArgs:
     max_lines: int
     diffoscope: bool
     json: bool
+    show_all: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DiffArgs:
         a, b = existing(args.a, "input"), existing(args.b, "input")
-        return cls(a, b, args.max_lines, args.diffoscope, args.json)
+        return cls(a, b, args.max_lines, args.diffoscope, args.json, args.show_all)
 
 
 def run(command: DiffArgs, out: Console, err: Console) -> int:
-    executable = find_diffoscope() if command.diffoscope else None
+    executable = None
+    if command.diffoscope:  # imported here: most runs do not start a process, nor need the host's imports
+        from vouch.archive.diffoscope import find_diffoscope, run_diffoscope  # noqa: PLC0415
+
+        executable = find_diffoscope()
     report = diff_paths(command.a, command.b, max_lines=command.max_lines)
     extra = None
     if executable is not None:
@@ -87,7 +96,7 @@ def run(command: DiffArgs, out: Console, err: Console) -> int:
                                       "output": extra.output}  # fmt: skip
         print(dump_json(document))
     else:
-        render(report, out)
+        render(report, out, show_all=command.show_all)
         if extra is not None:
             render_diffoscope(extra, out)
     return 0 if report.identical else 1
@@ -102,21 +111,50 @@ def dump_json(document: dict[str, Any]) -> str:
     return f'{head}, "differences": [\n{lines}\n]}}' if differences else f'{head}, "differences": []}}'
 
 
-def render(report: DiffReport, out: Console) -> None:
+def render(report: DiffReport, out: Console, *, show_all: bool = False) -> None:
+    """The summary line and counts, the differences (content first), then the folded metadata-only ones."""
     if report.identical:
         out.print(Text.assemble(("identical ", "bold green"), f"{report.a} and {report.b} ({report.kind})"))
         return
-    members = sum(difference.member is not None for difference in report.differences)
-    parts = [f"{members} member{'s' * (members != 1)}"] if members else []
-    parts += ["the archive itself"] if members < len(report.differences) else []
+    summary = report.summary
+    members = summary.members
+    parts = [f"{members:,} member{'s' * (members != 1)}"] if members else []
+    parts += ["the archive itself"] if summary.archive else []
     verb = "differs" if len(parts) == 1 and members <= 1 else "differ"
-    summary = f"{report.a} and {report.b} ({report.kind}): {' and '.join(parts)} {verb}"
-    out.print(Text.assemble(("different ", "bold red"), summary))
-    for difference in report.differences[:MAX_SHOWN]:
+    headline = f"{report.a} and {report.b} ({report.kind}): {' and '.join(parts)} {verb}"
+    out.print(Text.assemble(("different ", "bold red"), headline))
+    render_counts(summary, out)
+    shown = [d for d in report.differences if show_all or not d.metadata_only]
+    limit = len(shown) if show_all else MAX_SHOWN
+    for difference in shown[:limit]:
         render_difference(difference, out)
-    if len(report.differences) > MAX_SHOWN:
-        out.print(f"… and {len(report.differences) - MAX_SHOWN} more differences (--json lists them all)",
+    if len(shown) > limit:
+        out.print(f"… and {len(shown) - limit} more differences (--all or --json lists them all)",
                   style="dim", markup=False)  # fmt: skip
+    if not show_all:
+        for fold in summary.folds:
+            render_fold(fold.aspects, fold.members, out)
+
+
+def render_counts(summary: Summary, out: Console) -> None:
+    """``members: content 1, mtime 10,166; archive: gzip-mtime``: content first."""
+    parts = []
+    if summary.aspects:
+        parts.append("members: " + ", ".join(f"{aspect} {count:,}" for aspect, count in summary.aspects))
+    if summary.archive:
+        parts.append("archive: " + ", ".join(summary.archive))
+    out.print(Text("  " + "; ".join(parts), style="yellow"))
+
+
+def render_fold(aspects: tuple[str, ...], members: tuple[str, ...], out: Console) -> None:
+    """One line for the members that differ only in these metadata aspects."""
+    count, names = len(members), ", ".join(_clip(name) for name in members[:EXAMPLES])
+    if count == 1:
+        line = f"1 member differs only in {', '.join(aspects)}: {names}"
+    else:
+        more = "" if count <= EXAMPLES else f", … ({count - EXAMPLES:,} more; --all lists them)"
+        line = f"{count:,} members differ only in {', '.join(aspects)}: {names}{more}"
+    out.print(Text.assemble("  ", (line, "dim")))
 
 
 def render_difference(difference: Difference, out: Console) -> None:

@@ -45,6 +45,7 @@ from vouch.rebuild.infer import Recipe, infer_recipe
 from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
 from vouch.rebuild.wheelcheck import compare_published
 
+FROM_TAG_DIR = "from-tag"  # --out keeps the wheels built from the tag's sdist in this folder
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
 
@@ -158,29 +159,36 @@ def rebuild_published(
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
         wheels: list[WheelRebuild] = []
+        published_wheels: list[Path] = []
         for number, wheel_file in enumerate(release.wheels, 1):
             progress(f"wheel {number} of {len(release.wheels)}: {wheel_file.filename}")
             published = index.download(wheel_file, progress)
+            published_wheels.append(published)
             work = tmp / wheel_file.filename
             wheel = _rebuild_wheel(
                 published, sdist, work, options, release, gzip_mtime=gzip_mtime, progress=progress, host=host
             )
             wheels.append(wheel)
         traced: Traced | None = None
+        from_tag: list[WheelRebuild] = []
         if options.source is not None and wheels:
             traced = trace(
                 options, options.source, (name, str(version)), (sdist_path, sdist),
                 recipe=wheels[0].recipe, index=index, tmp=tmp, progress=progress,
             )  # fmt: skip
-        keep_artifacts(
-            options.out, [w.rebuilt for w in wheels] + ([traced.rebuilt_sdist] if traced else [])
-        )
+            from_tag = _wheels_from_tag(
+                traced, published_wheels, tmp / "wheels-from-tag", options, release,
+                gzip_mtime=gzip_mtime, progress=progress, host=host,
+            )  # fmt: skip
+        keep_artifacts(options.out, [w.rebuilt for w in wheels] + ([traced.rebuilt_sdist] if traced else []))
+        if options.out is not None and from_tag:
+            keep_artifacts(options.out / FROM_TAG_DIR, [w.rebuilt for w in from_tag])
     verdicts = ((traced.sdist,) if traced else ()) + tuple(w.verdict for w in wheels)
     common = _common(w.verdict.recipe or {} for w in wheels)
     report = RebuildReport(
         recipe={"release": f"{name}=={version}", "sdist": release.sdist.filename, **common}
         | (traced.recipe if traced else {}),
-        artifacts=verdicts,
+        artifacts=verdicts + tuple(w.verdict for w in from_tag),  # checked, but not attested again below
         warnings=release.skipped,
         source=traced.fidelity if traced else None,
     )
@@ -242,6 +250,31 @@ def _rebuild_wheel(
     }
     verdict = replace(compare_published(published, rebuilt, recipe), recipe=own_recipe)
     return WheelRebuild(verdict, environment.installed.packages, recipe, rebuilt)
+
+
+def _wheels_from_tag(
+    traced: Traced,
+    published: list[Path],
+    work: Path,
+    options: PublishedOptions,
+    release: ReleaseFiles,
+    *,
+    gzip_mtime: int,
+    progress: Progress,
+    host: Host,
+) -> list[WheelRebuild]:
+    """Each published wheel built again, from the sdist rebuilt from the tag, by the same rules as from
+    the published sdist (the release's gzip time included): the wheel traced to the tag."""
+    sdist = read_tar_gz(traced.rebuilt_sdist.read_bytes())
+    origin = f"built from the sdist rebuilt from tag {traced.recipe['tag']}"
+    rebuilt: list[WheelRebuild] = []
+    for wheel in published:
+        progress(f"building {wheel.name} from the sdist rebuilt from the tag")
+        built = _rebuild_wheel(wheel, sdist, work / wheel.name, options, release, gzip_mtime=gzip_mtime,
+                               progress=progress, host=host)  # fmt: skip
+        note = f"{origin}; {built.verdict.note}" if built.verdict.note else origin
+        rebuilt.append(replace(built, verdict=replace(built.verdict, note=note)))
+    return rebuilt
 
 
 def _common(recipes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
