@@ -69,10 +69,12 @@ def test_intree_release_is_traced_to_its_tag(
     assert from_sdist["filename"] == from_tag["filename"] == "demo_intree-1.0-py3-none-any.whl"
     assert "from tag" not in from_sdist["note"]
     assert from_tag["note"].startswith("built from the sdist rebuilt from tag v1.0 (")
-    # the sloppy backend stamps wall-clock times into both: the same wheel but for its times
-    assert (from_sdist["verdict"], from_tag["verdict"]) == ("equivalent", "equivalent"), from_tag
-    assert {n["aspect"] for n in from_tag["normalizations"]} <= {"mtime"}, from_tag
-    assert code == 1, err
+    # the sloppy backend stamps wall-clock times (zip times: 2-second steps) into both: the same
+    # wheel but for its times, or the very bytes when both builds fell in the same two seconds
+    for wheel in (from_sdist, from_tag):
+        assert wheel["verdict"] in {"equivalent", "bit-identical"}, wheel
+        assert {n["aspect"] for n in wheel["normalizations"]} <= {"mtime"}, wheel
+    assert code == 1, err  # the sdist is only equivalent (its gzip header and member times differ)
     kept = tmp_path / "kept"
     code, _, err = run(
         ["rebuild", "pypi:demo-intree==1.0", "--index", index.simple_url, "--source", str(repo),
