@@ -29,12 +29,13 @@ from vouch.cli import publish as publish_command
 from vouch.cli import rebuild as rebuild_command
 from vouch.cli import runbook as runbook_command
 from vouch.cli import sign as sign_command
+from vouch.cli import verify as verify_command
 from vouch.errors import BuildFailedError, VouchError
 
 COMMANDS = (
     build_command, rebuild_command, diff_command, sign_command, check_command, policy_command,
     attest_command, provenance_command, publish_command, ci_command, audit_command,
-    doctor_command, checksums_command, runbook_command,
+    doctor_command, checksums_command, runbook_command, verify_command,
 )  # fmt: skip
 
 
