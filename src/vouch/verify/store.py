@@ -96,7 +96,11 @@ class Store:
             path = self._engine.url.database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._guard(self._migrate, "migrating")
+        try:
+            self._guard(self._migrate, "migrating")
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def close(self) -> None:
         self._engine.dispose()
