@@ -93,8 +93,10 @@ def _on_dask(calls: Sequence[Call], done: Done, *, workers: int, scheduler: str 
     cluster = None
     try:
         if scheduler is None:
+            # on loopback only; the scheduler's HTTP server (health, metrics) on a free port
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)  # fmt: skip
+                                   host="127.0.0.1", dashboard_address=":0",
+                                   silence_logs=logging.ERROR)  # fmt: skip
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="30s")
