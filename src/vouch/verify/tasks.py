@@ -17,6 +17,7 @@ reason; nothing is raised to the caller, so one bad file cannot stop the others.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from packaging.version import Version
@@ -31,7 +32,16 @@ from vouch.provenance.publisher import describe_claim, parse_publisher
 from vouch.provenance.report import Status
 from vouch.provenance.verify import check_provenance, load_provenance
 from vouch.trust import Trust
-from vouch.verify.model import Earlier, FileOutcome, FileTask, History, HistoryTask, Outcome, State
+from vouch.verify.model import (
+    Earlier,
+    FileOutcome,
+    FileTask,
+    History,
+    HistoryTask,
+    Outcome,
+    State,
+    TrustSpec,
+)
 
 _FILES_PER_EARLIER_RELEASE = 2  # one sdist and one wheel: a release's publisher signs all its files
 
@@ -60,7 +70,7 @@ def release_history(task: HistoryTask, cache_dir: Path | None = None) -> History
             listed = index.project_files(task.project, missing_ok=True)
             current = Version(task.version)
             versions = sorted({v for f in listed if (v := _version_of(f, task.project)) and v < current})
-            trust = task.trust.trust()
+            trust = _trust(task.trust)
             earlier = []
             for version in reversed(versions[-task.count :] if task.count else []):
                 files = files_of_release(listed, task.project, version)
@@ -68,6 +78,12 @@ def release_history(task: HistoryTask, cache_dir: Path | None = None) -> History
             return History(tuple(earlier))
     except VouchError as exc:
         return History(problem=f"the history of {task.project} could not be read: {exc}")
+
+
+@functools.lru_cache(maxsize=4)
+def _trust(spec: TrustSpec) -> Trust:
+    """One ``Trust`` (and its loaded verifier) per root in this worker process, not one per file."""
+    return spec.trust()
 
 
 def _index(url: str, deadline: float, cache_dir: Path | None) -> SimpleIndex:
@@ -110,7 +126,7 @@ def _provenance(index: SimpleIndex, file: IndexFile, task: FileTask) -> Outcome:
         if provenance is None:
             return Outcome(State.NONE, f"the index has no provenance for this file ({redact(url)}: 404)")
         dist = Distribution(name=file.filename, digest=file.sha256)
-        trust = task.trust.trust()
+        trust = _trust(task.trust)
         if not task.expected:
             return verify_against_claim(provenance, dist, trust, redact(url))
         reasons = []
