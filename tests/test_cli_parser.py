@@ -47,6 +47,7 @@ COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("runbook", "show"): ["1.0"],
     ("runbook", "run"): ["1.0"],
     ("report",): ["demo-1.0.tar.gz"],
+    ("verify",): ["pylock.toml"],
 }
 DEFAULT_VERBS = {"checksums": "make", "provenance": "published", "runbook": "show"}
 

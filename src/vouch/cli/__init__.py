@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # each command's module, vouch.cli.NAME, in the order of `vouch --help`; imported when its parser is made
 COMMANDS = (
     "build", "rebuild", "diff", "sign", "check", "policy", "attest", "provenance", "publish", "ci",
-    "audit", "doctor", "checksums", "runbook", "report",
+    "audit", "doctor", "checksums", "runbook", "report", "verify",
 )  # fmt: skip
 
 
