@@ -27,6 +27,7 @@ def add_parser(subparsers: Any) -> None:
         "accepted by --policy); 1 when one failed, drifted, lost its provenance or has none; 3 when "
         "one could not be checked.",
         examples=["vouch verify pylock.toml", "vouch verify requirements.txt --workers 1 --json",
+                  "vouch verify pylock.toml --rebuild",
                   "vouch verify uv.lock --scheduler tcp://scheduler:8786 --db postgresql://vouch@db/vouch"],
     )  # fmt: skip
     parser.add_argument("input", metavar="INPUT")
@@ -48,6 +49,11 @@ def add_parser(subparsers: Any) -> None:
                         help="results database: sqlite:///PATH (default: in the cache folder) or "
                         "postgresql://USER@HOST:PORT/DB")  # fmt: skip
     parser.add_argument("--refresh", action="store_true", help="check again what the database holds")
+    parser.add_argument(
+        "--rebuild", action="store_true",
+        help="rebuild each release's pure-Python wheels from its published sdist (the policy may accept "
+        "'equivalent')",
+    )  # fmt: skip
     parser.add_argument(
         "--deadline", type=float, default=None, metavar="SECONDS",
         help="a check that takes longer is 'not checked (timed out)' (default 300)",
@@ -93,6 +99,7 @@ def options(args: argparse.Namespace) -> VerifyOptions:
         scheduler=args.scheduler,
         db=args.db,
         refresh=args.refresh,
+        rebuild=args.rebuild,
         trust=TrustSpec(staging=args.staging, pinned=str(trusted_root.absolute()) if trusted_root else None),
         deadline=args.deadline if args.deadline is not None else DEFAULT_DEADLINE,
     )

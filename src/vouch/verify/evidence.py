@@ -3,7 +3,8 @@
 ```toml
 [projects.django]
 accept = ["no provenance"]                     # states accepted for this project's files:
-                                               #   "no provenance", "provenance lost", "not checked"
+                                               #   "no provenance", "provenance lost", "not checked";
+                                               #   "equivalent": a --rebuild equivalent, not bit-identical
 accept-identities = ["github:org/repo/release.yml"]   # a publisher change to these is verified
 evidence-policy = "django/vouch.toml"           # the project's vouch policy (signers, threshold)
 evidence = ["django/Django-5.1.4.intoto.jsonl"] # its evidence files (paths relative to this file)
@@ -36,6 +37,7 @@ from vouch.verify.continuity import Judgement
 from vouch.verify.model import Outcome, State
 
 ACCEPTABLE = frozenset({State.NONE, State.LOST, State.UNCHECKED})
+EQUIVALENT = "equivalent"  # a rebuild's verdict (``vouch verify --rebuild``), accepted like a state
 _KEYS = {"accept", "accept-identities", "evidence-policy", "evidence"}
 
 
@@ -45,6 +47,7 @@ class ProjectPolicy:
     identities: frozenset[str] = frozenset()
     evidence_policy: Path | None = None
     evidence: tuple[Path, ...] = ()
+    accept_equivalent: bool = False  # a wheel only equivalent to its rebuild stays as it was
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,10 @@ def _project(table: dict[str, Any], where: str, base: Path) -> ProjectPolicy:
         raise ProjectConfigError(f"{where}: unknown keys {sorted(unknown)}")
     accept = _strings(table, "accept", where)
     try:
-        states = frozenset(State(value) for value in accept)
+        states = frozenset(State(value) for value in accept if value != EQUIVALENT)
     except ValueError:
         raise ProjectConfigError(f"{where}: accept {accept} names an unknown state",
-                                 hint=f"states: {', '.join(State)}") from None  # fmt: skip
+                                 hint=f"states: {', '.join(State)}, or {EQUIVALENT}") from None  # fmt: skip
     if refused := states - ACCEPTABLE:
         raise ProjectConfigError(f"{where}: {', '.join(sorted(refused))} cannot be accepted",
                                  hint="accept a new publisher with accept-identities")  # fmt: skip
@@ -100,7 +103,8 @@ def _project(table: dict[str, Any], where: str, base: Path) -> ProjectPolicy:
     policy = table.get("evidence-policy")
     if (policy is None) != (not evidence) or (policy is not None and not isinstance(policy, str)):
         raise ProjectConfigError(f"{where}: give both evidence-policy (a path) and evidence (paths)")
-    return ProjectPolicy(states, frozenset(identities), base / policy if policy else None, evidence)
+    return ProjectPolicy(states, frozenset(identities), base / policy if policy else None, evidence,
+                         accept_equivalent=EQUIVALENT in accept)  # fmt: skip
 
 
 def _strings(table: dict[str, Any], key: str, where: str) -> list[str]:

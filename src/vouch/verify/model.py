@@ -162,6 +162,7 @@ class Verdict:
     accepted: bool = False  # the verify policy accepts this state for the project
     cached: bool = False
     checks: dict[str, str] = field(default_factory=dict)
+    rebuild: dict[str, str] | None = None  # --rebuild: {verdict, note}
 
     @property
     def ok(self) -> bool:
@@ -172,4 +173,5 @@ class Verdict:
                 "sha256": self.sha256, "state": str(self.state), "ok": self.ok,
                 "accepted": self.accepted, "reasons": list(self.reasons), "identity": self.identity,
                 "earlier_identities": list(self.earlier), "cached": self.cached,
-                "checks": dict(self.checks)}  # fmt: skip
+                "checks": dict(self.checks),
+                **({} if self.rebuild is None else {"rebuild": dict(self.rebuild)})}  # fmt: skip

@@ -33,12 +33,14 @@ def shown_state(verdict: Verdict) -> str:
 
 def render(report: VerifyReport, out: Console) -> None:
     table = Table(title=f"vouch verify {report.source}", title_justify="left", show_lines=False)
-    for column in ("state", "project", "version", "file", "why"):
+    rebuilt = any(v.rebuild is not None for v in report.verdicts)
+    for column in ("state", "project", "version", "file", *(("rebuild",) if rebuilt else ()), "why"):
         table.add_column(column, overflow="fold")
     for verdict in report.verdicts:
         why = "; ".join(verdict.reasons) or (f"published by {verdict.identity}" if verdict.identity else "")
+        rebuild = (Text(verdict.rebuild["verdict"] if verdict.rebuild else "-"),) if rebuilt else ()
         table.add_row(Text(shown_state(verdict), style="green" if verdict.ok else STYLE[verdict.state]),
-                      Text(verdict.project), Text(verdict.version), Text(verdict.filename),
+                      Text(verdict.project), Text(verdict.version), Text(verdict.filename), *rebuild,
                       Text(why))  # fmt: skip
     out.print(table)
     counts = ", ".join(f"{report.count(state)} {state}" for state in State if report.count(state))

@@ -45,6 +45,16 @@ from vouch.verify.model import (
     TrustSpec,
     Verdict,
 )
+from vouch.verify.rebuilds import (
+    COMPILED,
+    NOT_REBUILT,
+    RebuildTask,
+    Rebuilt,
+    ReleaseRebuild,
+    fold,
+    is_pure,
+    rebuild_release,
+)
 from vouch.verify.store import Store
 from vouch.verify.tasks import check_file, release_history
 
@@ -62,6 +72,7 @@ class VerifyOptions:
     scheduler: str | None = None
     db: str | None = None
     refresh: bool = False
+    rebuild: bool = False  # rebuild pure-Python wheels from the release's sdist (``rebuilds``)
     trust: TrustSpec = field(default_factory=TrustSpec)
     deadline: float = DEFAULT_DEADLINE
     cache_dir: Path = field(default_factory=default_cache_dir)
@@ -113,6 +124,8 @@ def verify(options: VerifyOptions, progress: Progress = lambda *_: None) -> Veri
             lock = _expand_release(lock, options)
         run = _Run(options, lock, store, trust_name=trust_name, shown_index=shown_index, progress=progress)
         run.check()
+        if options.rebuild:
+            run.check_rebuilds()
         run.check_evidence(policy)
         verdicts = run.judge(policy)
         return VerifyReport(lock.source, lock.kind, shown_index, trust_name, store.shown,
@@ -145,6 +158,7 @@ class _Run:
         self.from_store: set[Pin] = set()
         self.histories: dict[str, History] = {}
         self.evidence: dict[tuple[str, str], Outcome] = {}  # (release, sha256) -> outcome
+        self.rebuilds: dict[Pin, Rebuilt] = {}
         self.ran = self.cached = self.done = 0
         self.total = len(lock.pins) + len(self._history_releases())
 
@@ -233,6 +247,61 @@ class _Run:
 
         return handle
 
+    def check_rebuilds(self) -> None:
+        """Rebuild each release's pure-Python wheels from its sdist, unless the database has them."""
+        calls: list[Call] = []
+        handlers: dict[str, Callable[[Any, str | None], None]] = {}
+        for release in sorted({p.release for p in self.lock.pins}):
+            pins = [p for p in self.lock.pins if p.release == release]
+            wheels = [p for p in pins if self.files[p].filename.endswith(".whl")]
+            sdists = [p for p in pins if self.files[p].filename.endswith(".tar.gz")]
+            pure = []
+            for pin in wheels:
+                if not is_pure(self.files[pin].filename):
+                    self.rebuilds[pin] = Rebuilt(NOT_REBUILT, COMPILED)
+                elif self.files[pin].index.state is not State.VERIFIED:
+                    self.rebuilds[pin] = Rebuilt(NOT_REBUILT, "not rebuilt: the index check did not pass")
+                elif not sdists or self.files[sdists[0]].index.state is not State.VERIFIED:
+                    self.rebuilds[pin] = Rebuilt(NOT_REBUILT, "not rebuilt: the input pins no sdist of "
+                                                 "this release that the index serves as locked")  # fmt: skip
+                else:
+                    pure.append(pin)
+            if not pure:
+                continue
+            project, version = release.split("==")
+            task = RebuildTask(self.options.index_url, project, version, self.options.deadline)
+            inputs = task.inputs(self.shown_index, self.files[sdists[0]].sha256)
+            stored = {}
+            for pin in [] if self.options.refresh else pure:
+                found = self.store.get(self.files[pin].sha256, "rebuild", inputs)
+                if found is not None and (rebuilt := Rebuilt.from_json(found.result)).settled:
+                    stored[pin] = rebuilt
+            self.total += 1
+            if len(stored) == len(pure):
+                self.rebuilds.update(stored)
+                self._tick(cached=True)
+                continue
+            key = f"rebuild-{release}"
+            calls.append(Call(key, rebuild_release, task, self.options.deadline))
+            handlers[key] = self._rebuild_handler(pure, inputs)
+
+        def done(key: str, result: Any, problem: str | None) -> None:
+            handlers[key](result, problem)
+
+        run_calls(calls, done, workers=self.options.workers, scheduler=self.options.scheduler)
+
+    def _rebuild_handler(self, pins: list[Pin], inputs: dict[str, Any]) -> Callable[[Any, str | None], None]:
+        def handle(result: Any, problem: str | None) -> None:
+            outcome = result if isinstance(result, ReleaseRebuild) else ReleaseRebuild(problem=problem)
+            for pin in pins:
+                rebuilt = outcome.of(self.files[pin].sha256)
+                state = "settled" if rebuilt.settled else "not checked"
+                self.store.put(self.files[pin].sha256, "rebuild", inputs, state, rebuilt.to_json())
+                self.rebuilds[pin] = rebuilt
+            self._tick(cached=False)
+
+        return handle
+
     def check_evidence(self, policy: VerifyPolicy) -> None:
         """The k-of-n check of each release whose project has evidence in the verify policy."""
         trust = self.options.trust.trust()
@@ -274,6 +343,9 @@ class _Run:
             if settings.evidence:
                 default = Outcome(State.FAILED, "the index does not serve this file in the release")
                 judgement = with_evidence(judgement, self.evidence.get((pin.release, found.sha256), default))
+            rebuilt = self.rebuilds.get(pin)
+            if rebuilt is not None:
+                judgement = fold(judgement, rebuilt, accept_equivalent=settings.accept_equivalent)
             if (judgement.state is State.VERIFIED and judgement.identity and not from_lock
                     and judgement.identity != recorded[pin.project]):  # fmt: skip
                 to_record[pin.project] = (judgement.identity, pin.version)
@@ -282,6 +354,7 @@ class _Run:
                 tuple(r for r in judgement.reasons if r), judgement.identity, judgement.earlier,
                 accepted=judgement.state in settings.accept, cached=pin in self.from_store,
                 checks={"index": str(found.index.state), "provenance": str(found.provenance.state)},
+                rebuild=None if rebuilt is None else rebuilt.to_json(),
             ))  # fmt: skip
         for project, (identity, version) in sorted(to_record.items()):
             self.store.record_identity(project, identity, version)

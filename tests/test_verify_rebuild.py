@@ -1,0 +1,147 @@
+"""`vouch verify --rebuild`: a release built by `vouch build` from the in-tree backend project (no
+backend packages to fetch, so the rebuild runs offline), served by a real pypiserver, verified from
+a hashed requirements lock with its wheel rebuilt from the published sdist."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import intree
+from tests.gitrepo import make_repo
+from tests.localindex import LocalIndex
+from vouch.cli import main
+from vouch.verify.store import Store
+
+SDIST = "demo_intree-1.0.tar.gz"
+WHEEL = "demo_intree-1.0-py3-none-any.whl"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("release")
+    make_repo(root / "origin", intree.files(), tag="1.0")
+    assert main(["build", str(root / "origin"), "--out", str(root / "dist")]) == 0
+    return root / "dist"
+
+
+@pytest.fixture(scope="module")
+def index(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
+    served = LocalIndex(tmp_path_factory.mktemp("index"))
+    served.packages.mkdir(parents=True)
+    for filename in (SDIST, WHEEL):
+        shutil.copyfile(dist / filename, served.packages / filename)
+    served.start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
+
+
+def lock(dist: Path, directory: Path) -> Path:
+    """A hashed requirements lock of demo-intree 1.0 (its sdist and its wheel)."""
+    hashes = [hashlib.sha256((dist / name).read_bytes()).hexdigest() for name in (SDIST, WHEEL)]
+    path = directory / "requirements.txt"
+    path.write_text("demo-intree==1.0 \\\n" + " \\\n".join(f"    --hash=sha256:{h}" for h in hashes) + "\n")
+    return path
+
+
+def policy(directory: Path, *accept: str) -> Path:
+    path = directory / "verify.toml"
+    path.write_text(f"[projects.demo-intree]\naccept = {json.dumps(list(accept))}\n")
+    return path
+
+
+def verify(
+    capsys: pytest.CaptureFixture[str], requirements: Path, index: LocalIndex, db: str, *extra: str
+) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    args = ["verify", str(requirements), "--index", index.simple_url, "--db", db, "--workers", "1"]
+    code = main([*args, "--rebuild", "--json", *extra])
+    out, err = capsys.readouterr()
+    assert out, err
+    return code, json.loads(out)
+
+
+def files(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["filename"]: f for f in data["files"]}
+
+
+def test_an_equivalent_rebuild_fails_the_wheel_and_is_stored(
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    requirements = lock(dist, tmp_path)
+    # pypiserver serves no provenance: the policy accepts that, not the rebuild's verdict
+    accepting = policy(tmp_path, "no provenance")
+    started = time.monotonic()
+    code, data = verify(capsys, requirements, index, db, "--policy", str(accepting))
+    cold = time.monotonic() - started
+    wheel, sdist = files(data)[WHEEL], files(data)[SDIST]
+    # the published wheel is vouch's normalised one; the in-tree backend's raw rebuild is only
+    # equivalent to it (see test_report_pypi)
+    assert wheel["rebuild"]["verdict"] == "equivalent"
+    assert "normalising" in wheel["rebuild"]["note"]
+    assert wheel["state"] == "failed"
+    assert any(r.startswith("rebuild: equivalent, not bit-identical") for r in wheel["reasons"])
+    assert "rebuild" not in sdist  # the sdist is what the wheel is rebuilt from
+    assert sdist["state"] == "no provenance"
+    assert sdist["ok"]
+    assert code == 1
+    with Store(db) as store:
+        rows = store.count()
+    # the second run reads the stored rebuild: no rebuild, no row added, every check cached
+    started = time.monotonic()
+    code, data = verify(capsys, requirements, index, db, "--policy", str(accepting))
+    warm = time.monotonic() - started
+    assert code == 1
+    assert files(data)[WHEEL]["rebuild"]["verdict"] == "equivalent"
+    assert data["checked"] == 0
+    assert data["cached"] == 4  # two files, the release's history and its rebuild
+    with Store(db) as store:
+        assert store.count() == rows
+    assert warm < cold
+
+
+def test_a_policy_accepting_equivalent_keeps_the_wheel_state(
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    accepting = policy(tmp_path, "no provenance", "equivalent")
+    code, data = verify(capsys, lock(dist, tmp_path), index, db, "--policy", str(accepting))
+    wheel = files(data)[WHEEL]
+    assert wheel["rebuild"]["verdict"] == "equivalent"
+    assert wheel["state"] == "no provenance"
+    assert wheel["ok"]
+    assert code == 0
+
+
+def test_without_acceptance_of_no_provenance_the_table_shows_the_rebuild(
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    capsys.readouterr()
+    args = ["verify", str(lock(dist, tmp_path)), "--index", index.simple_url, "--db", db, "--workers", "1"]
+    assert main([*args, "--rebuild"]) == 1
+    out = capsys.readouterr().out
+    assert "rebuild" in out
+    assert "equivalent" in out
+
+
+def test_a_policy_naming_an_unknown_acceptance_is_refused(
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    args = ["verify", str(lock(dist, tmp_path)), "--index", index.simple_url, "--workers", "1"]
+    assert main([*args, "--policy", str(policy(tmp_path, "different"))]) == 2
+    assert "unknown state" in capsys.readouterr().err
