@@ -145,3 +145,34 @@ def test_a_policy_naming_an_unknown_acceptance_is_refused(
     args = ["verify", str(lock(dist, tmp_path)), "--index", index.simple_url, "--workers", "1"]
     assert main([*args, "--policy", str(policy(tmp_path, "different"))]) == 2
     assert "unknown state" in capsys.readouterr().err
+
+
+def test_a_compiled_wheel_is_not_rebuilt_and_keeps_its_state(
+    dist: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A wheel tagged for a platform is named "not rebuilt: compiled"; the pure one is rebuilt."""
+    compiled = "demo_intree-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+    served = LocalIndex(tmp_path / "index")
+    served.packages.mkdir(parents=True)
+    for filename in (SDIST, WHEEL):
+        shutil.copyfile(dist / filename, served.packages / filename)
+    # other bytes than the pure wheel (a requirements lock matches files by sha256); never read
+    (served.packages / compiled).write_bytes((dist / WHEEL).read_bytes() + b"compiled")
+    served.start()
+    try:
+        hashes = [
+            hashlib.sha256((served.packages / n).read_bytes()).hexdigest() for n in (SDIST, WHEEL, compiled)
+        ]
+        requirements = tmp_path / "requirements.txt"
+        requirements.write_text(
+            "demo-intree==1.0 \\\n" + " \\\n".join(f"    --hash=sha256:{h}" for h in hashes)
+        )
+        accepting = policy(tmp_path, "no provenance", "equivalent")
+        db = f"sqlite:///{tmp_path / 'results.sqlite'}"
+        code, data = verify(capsys, requirements, served, db, "--policy", str(accepting))
+    finally:
+        served.stop()
+    assert files(data)[compiled]["rebuild"] == {"verdict": "not rebuilt", "note": "not rebuilt: compiled"}
+    assert files(data)[compiled]["state"] == "no provenance"
+    assert files(data)[WHEEL]["rebuild"]["verdict"] == "equivalent"
+    assert code == 0
