@@ -18,6 +18,9 @@ from tests import intree
 from tests.gitrepo import make_repo
 from tests.localindex import LocalIndex
 from vouch.cli import main
+from vouch.verify.continuity import Judgement
+from vouch.verify.model import State
+from vouch.verify.rebuilds import Rebuilt, fold
 from vouch.verify.store import Store
 
 SDIST = "demo_intree-1.0.tar.gz"
@@ -176,3 +179,23 @@ def test_a_compiled_wheel_is_not_rebuilt_and_keeps_its_state(
     assert files(data)[compiled]["state"] == "no provenance"
     assert files(data)[WHEEL]["rebuild"]["verdict"] == "equivalent"
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("rebuilt", "state", "reason"),
+    [
+        (Rebuilt("bit-identical", "bit-identical to its rebuild"), State.VERIFIED, None),
+        (Rebuilt("different", "differs in demo/__init__.py"), State.FAILED,
+         "rebuild: different: differs in demo/__init__.py"),
+        (Rebuilt("not checked", "timed out (after 1 s)"), State.UNCHECKED,
+         "rebuild not checked: timed out (after 1 s)"),
+        (Rebuilt("not rebuilt", "not rebuilt: compiled"), State.VERIFIED, None),
+    ],
+)  # fmt: skip
+def test_each_rebuild_verdict_folds_into_a_verified_wheel(
+    rebuilt: Rebuilt, state: State, reason: str | None
+) -> None:
+    verified = Judgement(State.VERIFIED, (), "github:demo/demo/release.yml", ())
+    folded = fold(verified, rebuilt, accept_equivalent=True)
+    assert folded.state is state
+    assert folded.reasons == ((reason,) if reason else ())
