@@ -116,12 +116,15 @@ def test_an_equivalent_rebuild_fails_the_wheel_and_is_stored(
     assert warm < cold
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])  # in this process; on a local Dask cluster
 def test_a_policy_accepting_equivalent_keeps_the_wheel_state(
-    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path, workers: str
 ) -> None:
     db = f"sqlite:///{tmp_path / 'results.sqlite'}"
     accepting = policy(tmp_path, "no provenance", "equivalent")
-    code, data = verify(capsys, lock(dist, tmp_path), index, db, "--policy", str(accepting))
+    code, data = verify(
+        capsys, lock(dist, tmp_path), index, db, "--policy", str(accepting), "--workers", workers
+    )
     wheel = files(data)[WHEEL]
     assert wheel["rebuild"]["verdict"] == "equivalent"
     assert wheel["state"] == "no provenance"
