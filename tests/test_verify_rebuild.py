@@ -202,3 +202,19 @@ def test_each_rebuild_verdict_folds_into_a_verified_wheel(
     folded = fold(verified, rebuilt, accept_equivalent=True)
     assert folded.state is state
     assert folded.reasons == ((reason,) if reason else ())
+
+
+def test_a_wheel_whose_sdist_the_lock_does_not_pin_is_not_checked_never_passed(
+    dist: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    wheel_hash = hashlib.sha256((dist / WHEEL).read_bytes()).hexdigest()
+    requirements.write_text(f"demo-intree==1.0 --hash=sha256:{wheel_hash}\n")
+    accepting = policy(tmp_path, "no provenance", "equivalent")
+    code, data = verify(capsys, requirements, index, f"sqlite:///{tmp_path / 'r.sqlite'}",
+                        "--policy", str(accepting))  # fmt: skip
+    wheel = files(data)[WHEEL]
+    assert wheel["rebuild"]["verdict"] == "not checked"
+    assert "pins no sdist" in wheel["rebuild"]["note"]
+    assert wheel["state"] == "not checked"
+    assert code == 3

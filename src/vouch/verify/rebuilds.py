@@ -12,8 +12,9 @@ How a verdict changes a wheel's state (``fold``):
 bit-identical     unchanged
 equivalent        failed, unless the verify policy accepts "equivalent" for the project
 different         failed, with the rebuild's note
-not rebuilt       unchanged (a compiled wheel; a release whose sdist the input does not pin)
-not checked       a verified wheel becomes "not checked" (the rebuild could not run or timed out)
+not rebuilt       unchanged (a compiled wheel: vouch rebuilds pure-Python wheels only)
+not checked       "not checked" unless already failed, drift or lost (the rebuild could not run or
+                  timed out, or the input pins no sdist of the release to rebuild from)
 ```
 """
 
@@ -131,7 +132,8 @@ def fold(judgement: Judgement, rebuilt: Rebuilt, *, accept_equivalent: bool) -> 
         reason = f"rebuild: different: {rebuilt.note}"
     elif rebuilt.verdict == NOT_CHECKED:
         reason = f"rebuild not checked: {rebuilt.note}"
-        new = State.UNCHECKED if state is State.VERIFIED else state
+        # asked for and not done: never passed over, even where "no provenance" would be accepted
+        new = state if state in {State.FAILED, State.DRIFT, State.LOST} else State.UNCHECKED
         return Judgement(new, (*reasons, reason), judgement.identity, judgement.earlier)
     else:
         return judgement

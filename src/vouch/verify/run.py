@@ -47,6 +47,7 @@ from vouch.verify.model import (
 )
 from vouch.verify.rebuilds import (
     COMPILED,
+    NOT_CHECKED,
     NOT_REBUILT,
     RebuildTask,
     Rebuilt,
@@ -262,8 +263,9 @@ class _Run:
                 elif self.files[pin].index.state is not State.VERIFIED:
                     self.rebuilds[pin] = Rebuilt(NOT_REBUILT, "not rebuilt: the index check did not pass")
                 elif not sdists or self.files[sdists[0]].index.state is not State.VERIFIED:
-                    self.rebuilds[pin] = Rebuilt(NOT_REBUILT, "not rebuilt: the input pins no sdist of "
-                                                 "this release that the index serves as locked")  # fmt: skip
+                    # --rebuild was asked for and cannot run: not checked, never passed over
+                    why = "the input pins no sdist of it that the index serves as locked to rebuild from"
+                    self.rebuilds[pin] = Rebuilt(NOT_CHECKED, why)
                 else:
                     pure.append(pin)
             if not pure:
