@@ -10,7 +10,11 @@ requirements (Django, DRF, Celery, Redis, psycopg, requests, boto3, sentry, guni
 wheel and sdist of every pinned release, for every platform. Each run is ``vouch verify
 requirements.txt --json`` in a fresh process with its own cache folder and SQLite database: cold
 (nothing stored), then warm (the same database: settled results are read, not checked). Checks are
-the index and provenance checks with ``--history 5``; ``--rebuild`` is not implemented.
+the index and provenance checks with ``--history 5``, without ``--rebuild``.
+
+Known: each file check reads and parses its project's whole index page again, so projects with
+thousands of files (botocore) make the cold run very slow; one page read per project per run is
+the fix this benchmark is waiting for.
 
 Goal (issue 17): the warm re-run under 5% of the cold run's time.
 """
