@@ -11,21 +11,14 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import run
 from tests.keys import ssh_key
-from vouch.cli import main
 from vouch.intoto import VOUCH_PREDICATE, Statement, Subject
 from vouch.sign.envelope import sign_payload
 from vouch.sign.evidence import append_evidence
 from vouch.sign.ssh import SSHSigner
 
 COMMIT = "c" * 40
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def public_line(key: Path) -> str:

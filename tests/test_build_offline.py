@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import git, make_repo
 from tests.reproduce import build_on_two_machines
 from vouch.archive.safe import read_tar_gz, read_zip
 from vouch.builder.record import BuildRecord
 from vouch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_sloppy_backend_is_made_reproducible(

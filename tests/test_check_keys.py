@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack import Small, run, small_release
+from tests.attack import Small, small_release
+from tests.clirun import run
 from tests.keys import GpgKey
 from vouch.policy.check import check
 from vouch.policy.identity import patterns_overlap, spans_repositories

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import run
 from tests.gitrepo import git, make_repo
 from tests.keys import GpgKey, gpg_key
 from tests.recording import Recorder
-from vouch.cli import main
 from vouch.errors import VerificationError
 from vouch.host import Completed, run_process
 from vouch.release.checksums import parse_listing
@@ -24,13 +24,6 @@ from vouch.release.clearsign import clearsign, expected_key, verify_clearsigned
 
 SDIST = "demo-1.0.tar.gz"
 WHEEL = "demo-1.0-py3-none-any.whl"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @dataclass(frozen=True)

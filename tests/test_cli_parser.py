@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vouch.cli import main, make_parser
+from tests.clirun import run
+from vouch.cli import make_parser
 from vouch.cli.parser import VouchParser
 
 FP = "A" * 40
@@ -69,13 +70,6 @@ def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> set[tu
             for name, child in action.choices.items():
                 found |= _walk(child, (*path, name))
     return found
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_the_table_names_every_subcommand() -> None:

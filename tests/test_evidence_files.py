@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack import COMMIT, Small, run, small_release
+from tests.attack import COMMIT, Small, small_release
+from tests.clirun import run
 from tests.keys import ssh_key
 from vouch.sign.evidence import MAX_LINE, append_evidence
 

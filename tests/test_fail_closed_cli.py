@@ -10,15 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import git, make_repo
-from vouch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_a_deeply_nested_record_is_one_line_and_exit_2(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import run
 from tests.keys import ssh_key
-from vouch.cli import main
 from vouch.cli.policy import ask_threshold
 from vouch.errors import UsageError
 from vouch.policy.edit import rotate_key
@@ -23,13 +23,6 @@ from vouch.policy.model import load_policy
 COMMIT = "a" * 40
 SDIST = "demo-1.0.tar.gz"
 WHEEL = "demo-1.0-py3-none-any.whl"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import run
 from tests.pep740_assets import DISTS, GITLAB_PROVENANCE, PA, TRUSTED_ROOT
-from vouch.cli import main
 from vouch.index.simple import SimpleIndex
 
 pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
@@ -30,13 +30,6 @@ GITHUB_MODELS = "github:trailofbits/pypi-attestation-models/release.yml"
 GITLAB = "gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml"
 GOOGLE = "google:919436158236-compute@developer.gserviceaccount.com"
 WILLIAM = "email:william@yossarian.net,https://github.com/login/oauth"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def use_private_sigstore_cache(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:

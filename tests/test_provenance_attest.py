@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from pypi_attestations import Attestation, Distribution
 
+from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, run, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, use_private_sigstore_cache
 from vouch.errors import CheckError, UsageError, VerificationError
 from vouch.provenance.attest import attest, sigstore_sign
 from vouch.provenance.publisher import parse_publisher

@@ -22,8 +22,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from pypi_attestations import Attestation, CircleCIPublisher, Distribution, Provenance
 
+from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, GITLAB, GOOGLE, run, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, GITLAB, GOOGLE, use_private_sigstore_cache
 from vouch.errors import UsageError
 from vouch.provenance.attest import ambient_credential, attest
 from vouch.provenance.publisher import describe_claim, parse_publisher

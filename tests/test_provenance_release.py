@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, run, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, use_private_sigstore_cache
 
 JSON = "application/vnd.pypi.simple.v1+json"
 INTEGRITY = "application/vnd.pypi.integrity.v1+json"

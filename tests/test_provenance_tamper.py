@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, run, use_private_sigstore_cache, verify_args
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, use_private_sigstore_cache, verify_args
 
 CLAIM = {"kind": "GitHub", "repository": "trailofbits/pypi-attestations", "workflow": "release.yml"}
 

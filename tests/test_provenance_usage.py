@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.clirun import run
 from tests.pep740_assets import PA, TRUSTED_ROOT
-from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, run, use_private_sigstore_cache, verify_args
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, use_private_sigstore_cache, verify_args
 from vouch.errors import UsageError
 from vouch.provenance.publisher import parse_publisher
 

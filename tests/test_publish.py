@@ -13,24 +13,17 @@ from typing import Any
 import pytest
 
 from tests import hostile, intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from tests.keys import ssh_key
 from tests.localindex import PASSWORD, USER, LocalIndex
 from tests.recording import Recorder
-from vouch.cli import main
 from vouch.errors import CheckError
 from vouch.host import run_process
 from vouch.publish.gate import PublishOptions, publish, twine_upload
 from vouch.publish.twine import scrub
 
 SDIST, WHEEL = "demo_intree-1.0.tar.gz", "demo_intree-1.0-py3-none-any.whl"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from tests.test_compress import text
 from vouch.archive.compress import system_zlib
 from vouch.builder.builder import BuildOptions, build
 from vouch.builder.env import Interpreter
-from vouch.cli import main
 from vouch.rebuild.replay import replay
 
 SDIST, WHEEL = "demo_intree-1.0.tar.gz", "demo_intree-1.0-py3-none-any.whl"
@@ -57,13 +57,6 @@ def vouch_with_zlib_ng(*args: str) -> subprocess.CompletedProcess[str]:
 
 def digests(out: Path) -> dict[str, str]:
     return {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in (SDIST, WHEEL)}
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_a_build_with_zlib_ng_as_the_system_zlib_is_byte_identical(

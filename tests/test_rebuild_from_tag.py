@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from tests.localindex import LocalIndex
 from tests.projects import FLIT, HATCH_VCS, SETUPTOOLS_SCM, Project
 from tests.releaser import add_file, append_line, build_release, tamper_sdist
-from vouch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

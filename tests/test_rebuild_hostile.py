@@ -10,15 +10,9 @@ from typing import Any
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from vouch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,7 @@ from typing import ClassVar
 
 import pytest
 
-from vouch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.clirun import run
 
 
 @pytest.mark.network

@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import git, make_repo
 from tests.projects import SETUPTOOLS
 from tests.reproduce import second_machine_clone
-from vouch.cli import main
 
 RECORD = "demo_intree-1.0.buildinfo.json"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def built(tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str] | None = None) -> Path:

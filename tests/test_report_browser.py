@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import git, make_repo
 from tests.keys import GpgKey, gpg_key, ssh_key
 from tests.reproduce import second_machine_clone
-from vouch.cli import main
 from vouch.doctor.baseline import Baseline
 from vouch.doctor.report import DoctorReport, write_signed
 from vouch.doctor.result import CheckResult
@@ -34,13 +34,6 @@ SDIST = "demo_intree-1.0.tar.gz"
 WHEEL = "demo_intree-1.0-py3-none-any.whl"
 RED = (0xCF, 0x22, 0x2E)
 GREEN = (0x1A, 0x7F, 0x37)
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def chromium() -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests import hostile, intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from tests.keys import ssh_key
 from tests.localindex import LocalIndex
@@ -33,13 +34,6 @@ class Release:
 
     def sha256(self, filename: str) -> str:
         return hashlib.sha256((self.dist / filename).read_bytes()).hexdigest()
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

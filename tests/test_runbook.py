@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.clirun import run
 from tests.keys import GpgKey, gpg_key
-from vouch.cli import main, make_parser
+from vouch.cli import make_parser
 from vouch.errors import UsageError
 from vouch.release.plan import make_plan, release
 from vouch.release.runbook import load_runbook, parse_runbook
@@ -23,13 +24,6 @@ from vouch.release.runner import run_plan, run_vouch
 
 CVES = ["CVE-2025-48432", "CVE-2025-57833"]
 FINGERPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def plan_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from tests import intree
+from tests.clirun import run
 from tests.gitrepo import make_repo
 from tests.keys import GpgKey, gpg_key, ssh_agent_holding, ssh_key
 from tests.recording import Recorder
 from tests.reproduce import second_machine_clone
-from vouch.cli import main
 from vouch.errors import ToolError
 from vouch.host import Host, run_process
 from vouch.sign.ssh import NAMESPACE, SSHSigner
@@ -27,13 +27,6 @@ from vouch.sign.ssh import NAMESPACE, SSHSigner
 WHEEL = "demo_intree-1.0-py3-none-any.whl"
 SDIST = "demo_intree-1.0.tar.gz"
 EVIDENCE = "demo_intree-1.0.intoto.jsonl"
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @dataclass

@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.clirun import run
 from tests.pep740_assets import PA, TRUSTED_ROOT
-from tests.test_provenance import CASES, run, verify_args
+from tests.test_provenance import CASES, verify_args
 from tests.test_sign_check import SIGSTORE_BUNDLE, WORKFLOWS
 from vouch.trust import PRODUCTION_TUF
 
