@@ -97,3 +97,22 @@ def test_a_hostile_index_page_leaves_the_file_not_checked(
     assert states(report) == {"proj-1.0.tar.gz": "not checked"}
     assert "is not PEP 691 JSON" in report["files"][0]["reasons"][0]
     assert report["counts"]["verified"] == 0
+
+
+def test_a_run_reads_each_projects_page_once_and_the_next_run_reads_it_again(
+    index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "cache"))
+    served = [index.add("proj", "1.0", name, name.encode()) for name in
+              ("proj-1.0.tar.gz", "proj-1.0-py3-none-any.whl", "proj-1.0-py2-none-any.whl")]  # fmt: skip
+    lock = write_lock(tmp_path, "pylock", served)
+    _, first = verify(lock, index, f"sqlite:///{tmp_path / 'a.sqlite'}", "--workers", "1", "--history", "0")
+    assert set(states(first)) == {s.filename for s in served}
+    # the three file checks share one read of the page (they made three before); the history
+    # task reads it once more for the project's earlier releases
+    assert len(index.requests_for("/simple/proj/")) == 2
+    index.remove_provenance("never-listed")  # any change of the server between runs
+    index.add("proj", "1.0", "proj-1.0-py3-none-any.whl", b"other bytes")  # the wheel is replaced
+    _, second = verify(lock, index, f"sqlite:///{tmp_path / 'b.sqlite'}", "--workers", "1", "--history", "0")
+    assert len(index.requests_for("/simple/proj/")) == 4  # a new run reads the page again
+    assert states(second)["proj-1.0-py3-none-any.whl"] == "failed"  # and sees the replaced file

@@ -55,6 +55,7 @@ class FileTask:
     expected: tuple[str, ...]
     trust: TrustSpec
     deadline: float
+    run: str = ""  # one verify run: its file tasks share each project's index page (not in inputs)
 
     def inputs(self, trust_name: str, shown_index: str) -> dict[str, Any]:
         """What determines the outcome (the key it is stored under, with the file's sha256)."""

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +165,11 @@ class _Run:
         self.ran = self.cached = self.done = 0
         self.total = len(lock.pins) + len(self._history_releases())
 
+    @functools.cached_property
+    def run_id(self) -> str:
+        """This run's name, so that a worker reads each project's index page once per run."""
+        return uuid.uuid4().hex
+
     def _history_releases(self) -> list[str]:
         return sorted({p.release for p in self.lock.pins if p.project not in self.lock.identities})
 
@@ -170,7 +177,7 @@ class _Run:
         assert pin.sha256 is not None  # noqa: S101 - a release's pins are expanded first
         return FileTask(self.options.index_url, pin.project, pin.version, pin.filename, pin.sha256,
                         self.lock.identities.get(pin.project, ()), self.options.trust,
-                        self.options.deadline)  # fmt: skip
+                        self.options.deadline, self.run_id)  # fmt: skip
 
     def _tick(self, *, cached: bool) -> None:
         self.done += 1

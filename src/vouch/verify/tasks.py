@@ -13,11 +13,17 @@ the whole history "not read" (never an empty history, which would pass continuit
 
 Every failure to reach the index or to load the trust root becomes "not checked" with its
 reason; nothing is raised to the caller, so one bad file cannot stop the others.
+
+A worker keeps the last few project pages it read, by (run, index, project): the file tasks of one
+run share a project's page instead of each reading and parsing it again (a page of botocore lists
+tens of thousands of files). Pages are never shared between runs, so a run sees the index as it is.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from packaging.version import Version
@@ -52,8 +58,8 @@ def check_file(task: FileTask, cache_dir: Path | None = None) -> FileOutcome:
     unchecked = Outcome(State.UNCHECKED, "the index check did not pass")
     try:
         with _index(task.index_url, task.deadline, cache_dir) as index:
-            files = files_of_release(index.project_files(task.project, missing_ok=True),
-                                     task.project, Version(task.version))  # fmt: skip
+            page = _project_page(index, task)
+            files = files_of_release(page, task.project, Version(task.version))
             found, listed = _listed(files, task)
             if found is None:
                 return FileOutcome(shown, task.sha256, listed, unchecked)
@@ -61,6 +67,28 @@ def check_file(task: FileTask, cache_dir: Path | None = None) -> FileOutcome:
     except VouchError as exc:
         problem = Outcome(State.UNCHECKED, str(exc))
         return FileOutcome(shown, task.sha256, problem, problem)
+
+
+_PAGES_KEPT = 8
+_pages: OrderedDict[tuple[str, str, str], list[IndexFile]] = OrderedDict()
+_pages_lock = threading.Lock()
+
+
+def _project_page(index: SimpleIndex, task: FileTask) -> list[IndexFile]:
+    """The project's files as the index lists them, read once per run in this worker (see above)."""
+    key = (task.run, task.index_url, task.project)
+    if task.run:
+        with _pages_lock:
+            if key in _pages:
+                _pages.move_to_end(key)
+                return _pages[key]
+    listed = index.project_files(task.project, missing_ok=True)
+    if task.run:
+        with _pages_lock:
+            _pages[key] = listed
+            while len(_pages) > _PAGES_KEPT:
+                _pages.popitem(last=False)
+    return listed
 
 
 def release_history(task: HistoryTask, cache_dir: Path | None = None) -> History:
