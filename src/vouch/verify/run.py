@@ -213,10 +213,7 @@ class _Run:
             calls.append(Call(key, release_history, history_task, self.options.deadline))
             handlers[key] = self._history_handler(release, inputs)
 
-        def done(key: str, result: Any, problem: str | None) -> None:
-            handlers[key](result, problem)
-
-        run_calls(calls, done, workers=self.options.workers, scheduler=self.options.scheduler)
+        self._fan_out(calls, handlers)
 
     def _stored_file(self, task: FileTask) -> FileOutcome | None:
         inputs = task.inputs(self.trust_name, self.shown_index)
@@ -293,6 +290,11 @@ class _Run:
             key = f"rebuild-{release}"
             calls.append(Call(key, rebuild_release, task, self.options.deadline))
             handlers[key] = self._rebuild_handler(pure, inputs)
+
+        self._fan_out(calls, handlers)
+
+    def _fan_out(self, calls: list[Call], handlers: dict[str, Callable[[Any, str | None], None]]) -> None:
+        """Run ``calls`` on this run's workers; each result goes to the handler of its key."""
 
         def done(key: str, result: Any, problem: str | None) -> None:
             handlers[key](result, problem)
