@@ -25,9 +25,10 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from vouch.errors import ToolError
 
@@ -156,7 +157,12 @@ class Host:
     def http_client(
         self, *, timeout: float = 30.0, headers: Mapping[str, str] | None = None
     ) -> httpx.Client:
-        """An HTTP client on this host's transport; redirects are never followed silently."""
+        """An HTTP client on this host's transport; redirects are never followed silently.
+
+        httpx is imported here, not at the top: commands that never touch the network (``vouch
+        diff``) start 0.1 s sooner without it."""
+        import httpx  # noqa: PLC0415 - see above
+
         return httpx.Client(
             transport=self.transport, timeout=timeout, headers=dict(headers or {}), follow_redirects=False
         )

@@ -34,6 +34,7 @@ every member's mtime does not hide the one member whose content changed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import difflib
 import hashlib
@@ -73,7 +74,8 @@ def diff_paths(a: Path, b: Path, *, max_lines: int = 200, limits: Limits = DEFAU
             f"cannot compare {a} ({KINDS[kind]}) with {b} ({KINDS[kind_b]})",
             hint="compare two sdists, two wheels (or zips) or two directories",
         )
-    with open_listing(a, kind, limits) as left, open_listing(b, kind, limits) as right:
+    with contextlib.ExitStack() as stack:
+        left, right = _open_both(stack, (a, b), kind, limits)
         differences = _compare(left, right, max_lines)
     if kind == "zip" and not differences and (digests := _file_digests(a, b)) is not None:
         note = "the zip containers differ (local headers, central directory or padding), not their members"
@@ -105,20 +107,36 @@ def archive_kind(path: Path) -> str:
     raise UsageError(f"{path}: not an sdist (.tar.gz), a wheel or zip (.whl, .zip), or a directory")
 
 
+def make_listing(path: Path, kind: str, limits: Limits = DEFAULT_LIMITS) -> Listing:
+    """The listing of one side (``kind`` from :func:`archive_kind`); the caller closes it."""
+    if kind == "sdist":
+        return TarListing(path, limits)
+    if kind == "zip":
+        return ZipListing(path, limits)
+    return DirectoryListing(path, limits)
+
+
 @contextlib.contextmanager
 def open_listing(path: Path, kind: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Listing]:
     """The listing of one side, with its files closed afterwards."""
-    listing: Listing
-    if kind == "sdist":
-        listing = TarListing(path, limits)
-    elif kind == "zip":
-        listing = ZipListing(path, limits)
-    else:
-        listing = DirectoryListing(path, limits)
+    listing = make_listing(path, kind, limits)
     try:
         yield listing
     finally:
         listing.close()
+
+
+def _open_both(stack: contextlib.ExitStack, paths: tuple[Path, Path], kind: str,
+               limits: Limits) -> tuple[Listing, Listing]:  # fmt: skip
+    """Both sides' listings, read at once in two threads (zlib inflates without the GIL, so one side
+    inflates while the other parses its tar headers); each is closed by ``stack``, and when either
+    side is refused, side a's error is raised first."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(make_listing, path, kind, limits) for path in paths]
+    for future in futures:
+        if future.exception() is None:
+            stack.callback(future.result().close)
+    return futures[0].result(), futures[1].result()
 
 
 def _compare(left: Listing, right: Listing, max_lines: int) -> list[Difference]:
