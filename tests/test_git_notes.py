@@ -209,3 +209,28 @@ def test_a_line_over_another_commit_and_hostile_lines_are_rejected_alone(
     assert any(r.startswith("malformed") and "nested deeper than" in r for r in reasons)
     assert sum(r.startswith("malformed") for r in reasons) == 2
     assert git(root / "origin.git", "rev-parse", f"{TAG}^{{commit}}") == commit
+
+
+def test_eight_signers_appending_in_one_clone_at_once_lose_no_line(
+    origin: tuple[Path, dict[str, Path]],
+) -> None:
+    # git updates the notes ref without checking its old value, so two `git notes append` in one
+    # clone can each write a note that lacks the other's line; vouch serialises its appends
+    root, keys = origin
+    clone = _manager(root, "alice")
+    commit = git(clone, "rev-parse", f"{TAG}^{{commit}}")
+    record = root / "alice-dist" / "demo_intree-1.0.buildinfo.json"
+    signers = [keys[("alice", "bob")[index % 2]] for index in range(8)]
+    commands = [
+        [sys.executable, "-m", "vouch", "sign", str(record), "--key", f"ssh:{key}", "--role", f"role{index}",
+         "--git-note", "--repo", str(clone)]
+        for index, key in enumerate(signers)
+    ]  # fmt: skip
+    processes = [subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for command in commands]  # fmt: skip
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    lines = _note(clone, commit)
+    assert len(lines) == 8
+    assert len(set(lines)) == 8  # each signer's own statement (its role differs), none lost

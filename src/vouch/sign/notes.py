@@ -8,8 +8,12 @@ and ``--push REMOTE`` publishes the notes ref; CI fetches it
 note of the release commit as one more evidence source, each line named
 ``git-note:refs/notes/vouch@COMMIT:LINE``.
 
-Concurrent signers never lose a line: each appends in their own clone (``git notes append``, one
-statement per paragraph), and publishing fetches the remote's notes, merges them with git's
+Concurrent signers never lose a line. In one clone, ``git notes append`` alone would lose one: git
+moves the notes ref without checking its old value, so of two appends at once the later can write
+a note without the other's line (a test saw 6 lines of 8). vouch therefore holds an exclusive lock
+(``flock`` on ``vouch-notes.lock`` in the repository's git directory) while it appends, merges or
+pushes, and reads the note back after appending: a line that is not there is an error, never a
+silent loss. Across clones, publishing fetches the remote's notes, merges them with git's
 ``cat_sort_uniq`` strategy (the union of the lines of both notes of a commit), and pushes without
 force; a push that lost a race is retried from the fetch.
 
@@ -21,12 +25,17 @@ note of commit C that names another commit is rejected (``vouch.policy.check``).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import os
 import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vouch.errors import SourceError, ToolError, UsageError
+from vouch.errors import OutputError, SourceError, ToolError, UsageError
 from vouch.host import Completed, Host
 from vouch.sign.envelope import envelope_line
 from vouch.sign.evidence import MAX_LINE, EvidenceLine, Signed, read_evidence_stream
@@ -72,10 +81,38 @@ def append_note(signed: Signed, repo: Path, *, host: Host | None = None) -> str:
     host = host or Host()
     commit = resolve_commit(repo, signed.statement.commit, host=host)
     line = envelope_line(signed.envelope).encode() + b"\n"
-    result = _git(repo, "notes", "--ref", NOTES_REF, "append", "--file", "-", commit, stdin=line, host=host)
-    if not result.ok:
-        raise _failed(f"cannot append to the note of {commit} in {repo}", result, _IDENTITY_HINT)
+    with notes_lock(repo, host=host):
+        result = _git(repo, "notes", "--ref", NOTES_REF, "append", "--file", "-", commit,
+                      stdin=line, host=host)  # fmt: skip
+        if not result.ok:
+            raise _failed(f"cannot append to the note of {commit} in {repo}", result, _IDENTITY_HINT)
+        shown = _git(repo, "notes", "--ref", NOTES_REF, "show", commit, host=host)
+    if not shown.ok or line not in shown.stdout:
+        problem = f"another program changed {NOTES_REF} at the same time"
+        raise ToolError(f"the line appended to the note of {commit} in {repo} is not in it: {problem}",
+                        hint="run the same command again")  # fmt: skip
     return commit
+
+
+@contextlib.contextmanager
+def notes_lock(repo: Path, *, host: Host) -> Iterator[None]:
+    """Hold the exclusive lock that serialises vouch's changes to the notes ref of ``repo``."""
+    found = _git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", host=host)
+    common = Path(found.out.strip())
+    if not found.ok or not common.is_absolute() or not common.is_dir():
+        raise _failed(f"cannot find the git directory of {repo}", found)
+    path = common / "vouch-notes.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot open {path}: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"{path} is not a regular file")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def push_notes(repo: Path, remote: str, *, host: Host | None = None) -> None:
@@ -85,8 +122,9 @@ def push_notes(repo: Path, remote: str, *, host: Host | None = None) -> None:
     if not _REMOTE.fullmatch(remote):
         raise UsageError(f"--push {remote!r} is not a remote name or URL")
     for _ in range(PUSH_ATTEMPTS):
-        fetch_notes(repo, remote, host=host)
-        pushed = _git(repo, "push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}", host=host)
+        with notes_lock(repo, host=host):
+            _fetch_and_merge(repo, remote, host=host)
+            pushed = _git(repo, "push", "--quiet", remote, f"{NOTES_REF}:{NOTES_REF}", host=host)
         if pushed.ok:
             return
         if "rejected" not in pushed.err and "fetch first" not in pushed.err:
@@ -98,6 +136,11 @@ def push_notes(repo: Path, remote: str, *, host: Host | None = None) -> None:
 def fetch_notes(repo: Path, remote: str, *, host: Host | None = None) -> None:
     """Merge ``remote``'s ``refs/notes/vouch`` into the local one, keeping every line of both."""
     host = host or Host()
+    with notes_lock(repo, host=host):
+        _fetch_and_merge(repo, remote, host=host)
+
+
+def _fetch_and_merge(repo: Path, remote: str, *, host: Host) -> None:
     fetched = _git(repo, "fetch", "--quiet", remote, f"+{NOTES_REF}:{_INCOMING}", host=host)
     if not fetched.ok:
         if "couldn't find remote ref" in fetched.err:
