@@ -20,6 +20,7 @@ import pytest
 from tests import intree
 from tests.gitrepo import GIT_ENV, git, make_repo
 from tests.keys import ssh_key
+from tests.localindex import PASSWORD, USER, LocalIndex
 
 TAG = "v1.0"
 ENV = os.environ | GIT_ENV
@@ -151,6 +152,31 @@ def test_two_managers_and_ci_pass_through_git_notes_without_touching_the_tag(
     code, report, _ = ci_job_without_notes(root, keys["ci"])
     assert code == 1
     assert report["artifacts"][0]["missing"] == ["2 more trusted signer(s) (have 1 of 3)"]
+
+    # the publish job's gate reads the notes itself (as GitLab's generated job does): without them it
+    # uploads nothing; with them the release reaches a real index
+    server = LocalIndex(root / "index")
+    server.start()
+    try:
+        publish = ["publish", "dist/demo_intree-1.0.tar.gz", "dist/demo_intree-1.0-py3-none-any.whl",
+                   "--repository", server.upload_url, "--policy", "vouch.toml",
+                   "--evidence", "ci.intoto.jsonl", "--json"]  # fmt: skip
+        env = ENV | {"TWINE_USERNAME": USER, "TWINE_PASSWORD": PASSWORD}
+        refused = subprocess.run([sys.executable, "-m", "vouch", *publish], cwd=root / "ci-0", env=env,
+                                 capture_output=True, text=True, check=False, timeout=600)  # fmt: skip
+        assert refused.returncode == 1, refused.stderr
+        assert not list(server.packages.iterdir())
+        published = subprocess.run([sys.executable, "-m", "vouch", *publish, "--git-notes", "--rev", TAG],
+                                   cwd=root / "ci-0", env=env, capture_output=True, text=True, check=False,
+                                   timeout=600)  # fmt: skip
+        assert published.returncode == 0, published.stderr
+        files = json.loads(published.stdout)["files"]
+        assert [(f["filename"], f["action"]) for f in files] == [
+            ("demo_intree-1.0.tar.gz", "uploaded"), ("demo_intree-1.0-py3-none-any.whl", "uploaded")]
+        assert sorted(p.name for p in server.packages.iterdir()) == [
+            "demo_intree-1.0-py3-none-any.whl", "demo_intree-1.0.tar.gz"]
+    finally:
+        server.stop()
 
 
 def ci_job_without_notes(root: Path, ci_key: Path) -> tuple[int, dict[str, Any], str]:

@@ -37,12 +37,7 @@ def add_parser(subparsers: Any) -> None:
         "--evidence", type=Path, action="append", metavar="FILE",
         help="evidence files (default: NAME-VERSION.intoto.jsonl beside the artifacts)",
     )  # fmt: skip
-    parser.add_argument("--git-notes", action="store_true",
-                        help="also read the note (refs/notes/vouch) of --rev's commit")  # fmt: skip
-    parser.add_argument("--repo", type=Path, metavar="DIR",
-                        help="--git-notes: the git repository (default: .)")  # fmt: skip
-    parser.add_argument("--rev", metavar="REV",
-                        help="--git-notes: the release's tag or commit (default: HEAD)")  # fmt: skip
+    add_notes_options(parser)
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--vsa", type=Path, metavar="OUT", help="write a SLSA Verification Summary")
     add_trust_options(parser)
@@ -65,20 +60,36 @@ class CheckArgs:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CheckArgs:
-        from vouch.errors import UsageError  # noqa: PLC0415
         from vouch.sign.evidence import default_evidence  # noqa: PLC0415
         from vouch.trust import Trust  # noqa: PLC0415
 
         artifacts = [existing(path, "artifact") for path in args.artifacts]
-        if not args.git_notes and (args.repo is not None or args.rev is not None):
-            raise UsageError("--repo and --rev go with --git-notes")
-        notes = (args.repo or Path(), args.rev or "HEAD") if args.git_notes else None
+        notes = notes_of(args)
         evidence = args.evidence or (
             [] if notes else [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
         )
         trust = Trust(staging=args.staging, pinned=args.trusted_root)
         return cls(tuple(artifacts), tuple(evidence), notes, args.policy, args.vsa, trust, args.json,
                    host_of(args))  # fmt: skip
+
+
+def add_notes_options(parser: argparse.ArgumentParser) -> None:
+    """``--git-notes [--repo DIR] [--rev REV]``: the release managers' statements as git notes."""
+    parser.add_argument("--git-notes", action="store_true",
+                        help="also read the note (refs/notes/vouch) of --rev's commit")  # fmt: skip
+    parser.add_argument("--repo", type=Path, metavar="DIR",
+                        help="--git-notes: the git repository (default: .)")  # fmt: skip
+    parser.add_argument("--rev", metavar="REV",
+                        help="--git-notes: the release's tag or commit (default: HEAD)")  # fmt: skip
+
+
+def notes_of(args: argparse.Namespace) -> tuple[Path, str] | None:
+    """(repository, revision) whose ``refs/notes/vouch`` note is evidence too, or None."""
+    from vouch.errors import UsageError  # noqa: PLC0415
+
+    if not args.git_notes and (args.repo is not None or args.rev is not None):
+        raise UsageError("--repo and --rev go with --git-notes")
+    return (args.repo or Path(), args.rev or "HEAD") if args.git_notes else None
 
 
 def add_trust_options(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from vouch.cli.check import add_trust_options
+from vouch.cli.check import add_notes_options, add_trust_options, notes_of
 from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ def add_parser(subparsers: Any) -> None:
         description="Run vouch check; upload (sdist first) with twine only if it passes, skipping "
         "files the index already serves with the vouched sha256; then read the index back.",
         examples=["vouch publish dist/demo-1.0.tar.gz dist/demo-1.0-py3-none-any.whl --dry-run",
-                  "vouch publish dist/* --repository https://test.pypi.org/legacy/ --attestations"],
+                  "vouch publish dist/* --repository https://test.pypi.org/legacy/ --attestations",
+                  "vouch publish dist/* --evidence ci.intoto.jsonl --git-notes --rev v1.0  # + the notes"],
     )  # fmt: skip
     parser.add_argument("artifacts", nargs="+", type=Path, metavar="ARTIFACT", help="the sdist and wheels")
     parser.add_argument("--repository", default=PYPI_UPLOAD, metavar="URL",
@@ -38,6 +39,7 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--evidence", type=Path, action="append", metavar="FILE",
                         help="evidence (default: NAME-VERSION.intoto.jsonl beside artifacts)")  # fmt: skip
+    add_notes_options(parser)
     parser.add_argument("--policy", type=Path, metavar="FILE", help="vouch.toml or pyproject.toml")
     parser.add_argument("--attestations", action="store_true",
                         help="upload each file's .publish.attestation too (PyPI only)")  # fmt: skip
@@ -61,12 +63,16 @@ class PublishArgs:
         from vouch.trust import Trust  # noqa: PLC0415
 
         artifacts: list[Path] = args.artifacts  # the gate checks them, after the URLs
-        evidence = args.evidence or [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
+        notes = notes_of(args)
+        evidence = args.evidence or (
+            [] if notes else [default_evidence(artifacts[0].parent, [p.name for p in artifacts])]
+        )
         options = PublishOptions(
             artifacts=tuple(artifacts),
             repository=args.repository,
             index=args.index,
             evidence=tuple(evidence),
+            notes=notes,
             policy=args.policy,
             attestations=args.attestations,
             dry_run=args.dry_run,

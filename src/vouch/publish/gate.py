@@ -28,6 +28,7 @@ from vouch.policy.check import CheckReport, check
 from vouch.policy.model import Policy, load_policy
 from vouch.publish.staging import ATTESTATION_SUFFIX, staged
 from vouch.publish.twine import twine_upload
+from vouch.sign.notes import read_note
 from vouch.trust import Trust
 
 __all__ = ["PublishOptions", "PublishReport", "publish", "twine_upload"]
@@ -83,6 +84,7 @@ class PublishOptions:
     repository: str = PYPI_UPLOAD
     index: str | None = None
     evidence: tuple[Path, ...] = ()
+    notes: tuple[Path, str] | None = None  # (repository, revision) whose refs/notes/vouch note counts too
     policy: Path | None = None
     attestations: bool = False
     dry_run: bool = False
@@ -107,11 +109,12 @@ def publish(
         warnings.append("attestations are uploaded to PyPI only; uploading without them")
         attest = False
     policy = load_policy(options.policy, host=options.host)
+    lines = read_note(*options.notes, host=options.host)[1] if options.notes else []
     with staged(artifacts, with_attestations=attest) as copies:
         progress("checking the evidence against the policy")
         report = PublishReport(
             check(copies, options.evidence, policy, now=options.host.clock(),
-                  bundle_verifier=_sigstore(options.trust)),
+                  bundle_verifier=_sigstore(options.trust), lines=lines),
             redact(options.repository),
             redact(index_url),
             options.dry_run,
