@@ -9,18 +9,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from vouch.archive.gz import FNAME, GzipHeader, Inflated, read_gzip_header
 from vouch.archive.members import Limits, MemberType, printable
 from vouch.archive.stream import CHUNK, TEXT_CAP, Entry, Listing, Owner, hash_chunks, open_binary, refuse
-from vouch.archive.tar import (
-    FNAME,
-    PAX_KNOWN,
-    PAX_TIMES,
-    GzipHeader,
-    Inflated,
-    TarHeader,
-    TarReader,
-    read_gzip_header,
-)
+from vouch.archive.tar import PAX_KNOWN, PAX_TIMES, TarHeader, TarReader
 from vouch.errors import ArchiveError
 
 __all__ = ["FNAME", "GzipHeader", "TarListing"]
