@@ -8,6 +8,7 @@ that is not UTF-8 or longer than ``MAX_LINE`` is reported alone while the others
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -113,23 +114,32 @@ def sign(statement: Vouch, signer: Signer | None, evidence: Path | None) -> Sign
 def append_evidence(evidence: Path, envelope: dict[str, Any]) -> None:
     """Append ``envelope`` as one line of the evidence file, holding an exclusive lock on it."""
     line = envelope_line(envelope).encode() + b"\n"
+    with locked(evidence, os.O_APPEND) as fd:
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a line cut short (a crash) stays alone, and is rejected alone
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OutputError(f"cannot write {evidence}: short write ({written} of {len(line)} bytes)")
+            os.fsync(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
+
+
+@contextlib.contextmanager
+def locked(path: Path, flags: int = 0) -> Iterator[int]:
+    """``path`` opened read-write (created if missing, never through a link; ``flags`` added), as a
+    descriptor held under an exclusive ``flock`` until the block ends."""
     try:
-        fd = os.open(evidence, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | flags, 0o644)
     except OSError as exc:
-        raise OutputError(f"cannot open {evidence}: {exc.strerror}") from exc
+        raise OutputError(f"cannot open {path}: {exc.strerror}") from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OutputError(f"{evidence} is not a regular file")
+            raise OutputError(f"{path} is not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line  # a line cut short (a crash) stays alone, and is rejected alone
-        written = os.write(fd, line)
-        if written != len(line):
-            raise OutputError(f"cannot write {evidence}: short write ({written} of {len(line)} bytes)")
-        os.fsync(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {evidence}: {exc.strerror}") from exc
+        yield fd
     finally:
         os.close(fd)  # releases the lock
 

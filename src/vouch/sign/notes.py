@@ -26,19 +26,16 @@ note of commit C that names another commit is rejected (``vouch.policy.check``).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
-import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vouch.errors import OutputError, SourceError, ToolError, UsageError
+from vouch.errors import SourceError, ToolError, UsageError
 from vouch.host import Completed, Host
 from vouch.sign.envelope import envelope_line
-from vouch.sign.evidence import MAX_LINE, EvidenceLine, Signed, read_evidence_stream
+from vouch.sign.evidence import MAX_LINE, EvidenceLine, Signed, locked, read_evidence_stream
 
 NOTES_REF = "refs/notes/vouch"
 MAX_NOTE_BYTES = 64 * MAX_LINE  # a release's note holds a few lines of a few KiB each
@@ -101,18 +98,8 @@ def notes_lock(repo: Path, *, host: Host) -> Iterator[None]:
     common = Path(found.out.strip())
     if not found.ok or not common.is_absolute() or not common.is_dir():
         raise _failed(f"cannot find the git directory of {repo}", found)
-    path = common / "vouch-notes.lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot open {path}: {exc.strerror}") from exc
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OutputError(f"{path} is not a regular file")
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(common / "vouch-notes.lock"):
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def push_notes(repo: Path, remote: str, *, host: Host | None = None) -> None:
