@@ -18,6 +18,9 @@ from tests.hostile import serve
 from tests.pep740_assets import DISTS, PA, TRUSTED_ROOT
 from tests.test_provenance import use_private_sigstore_cache
 from tests.verify_index import Index, Served, pylock, states, verify, write_lock
+from vouch.verify.model import State, Verdict
+from vouch.verify.render import html_page
+from vouch.verify.run import VerifyReport
 
 pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
 
@@ -163,5 +166,26 @@ def test_the_second_run_reads_settled_results(index: Index, tmp_path: Path) -> N
     assert states(first[1]) == states(second[1])
     assert (first[1]["checked"], second[1]["checked"], second[1]["cached"]) == (4, 0, 4)
     page = html.read_text()
-    assert "<td>verified</td>" in page
+    assert '<p class="verdict">PASSED</p>' in page
+    assert "Content-Security-Policy" in page
+    assert "<script" not in page
+    assert '<td class="ok">verified</td>' in page
     assert PA_SDIST in page
+
+
+def test_the_page_escapes_what_the_index_and_lock_say_and_puts_failures_first() -> None:
+    hostile = '<img src=x onerror="alert(1)">'
+    report = VerifyReport(
+        source="pylock.toml", kind="pylock", index="https://pypi.org/simple/", trust_root="production",
+        database="sqlite:///v.db", checked=2, cached=0,
+        verdicts=(
+            Verdict("good", "1.0", "good-1.0.tar.gz", "a" * 64, State.VERIFIED, identity="github:o/r"),
+            Verdict("bad", "2.0", "bad-2.0.tar.gz", "b" * 64, State.FAILED, reasons=(hostile,)),
+        ),
+    )  # fmt: skip
+    page = html_page(report)
+    assert hostile not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+    assert '<p class="verdict">FAILED</p>' in page
+    assert page.index("bad-2.0.tar.gz") < page.index("good-1.0.tar.gz")
+    assert "1 verified, 1 failed" in page

@@ -45,10 +45,14 @@ def quorum_bars(page: Page) -> list[dict[str, Any]]:
     return bars
 
 
+def render_page(template: str, **values: Any) -> str:
+    """One of vouch's pages (``templates/NAME``: the frame, ``base.html.j2``, is shared), autoescaped."""
+    return _ENVIRONMENT.get_template(template).render(version=__version__, **values)
+
+
 def render_html(page: Page) -> str:
-    template = _ENVIRONMENT.get_template("report.html.j2")
-    return template.render(page=page, Status=Status, version=__version__, bars=quorum_bars(page),
-                           bar_width=BAR_WIDTH)  # fmt: skip
+    bars = quorum_bars(page)
+    return render_page("report.html.j2", page=page, Status=Status, bars=bars, bar_width=BAR_WIDTH)
 
 
 def render_json(page: Page) -> str:

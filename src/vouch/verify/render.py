@@ -1,13 +1,11 @@
-"""How a verification is shown: a summary table for people, and a plain HTML page.
+"""How a verification is shown: a summary table for people, and an HTML page (``--html``).
 
-The page is self-contained (no script, no remote resource) and every value from outside (file
-names, reasons, identities: all come from the lock or the index) is HTML-escaped. It stands until
-the evidence report's page (``vouch report``) can show a verification.
+The page is made like ``vouch report``'s (one frame, ``report/templates/base.html.j2``): self-contained,
+no script and no remote resource, and every value from outside (file names, reasons, identities: all
+come from the lock or the index) is escaped by Jinja2's autoescape.
 """
 
 from __future__ import annotations
-
-from html import escape
 
 from rich.console import Console
 from rich.table import Table
@@ -53,30 +51,16 @@ def render(report: VerifyReport, out: Console) -> None:
 
 
 def html_page(report: VerifyReport) -> str:
-    rows = "\n".join(
-        "<tr class=\"{cls}\"><td>{state}</td><td>{project}</td><td>{version}</td><td><code>{file}</code>"
-        "<br><small>{sha}</small></td><td>{why}</td></tr>".format(
-            cls="ok" if v.ok else "bad", state=escape(shown_state(v)), project=escape(v.project),
-            version=escape(v.version), file=escape(v.filename), sha=escape(v.sha256),
-            why=escape("; ".join(v.reasons) or (f"published by {v.identity}" if v.identity else "")),
-        )
-        for v in report.verdicts
-    )
-    counts = ", ".join(f"{report.count(state)} {state}" for state in State if report.count(state))
-    verdict = "passed" if report.exit_code == 0 else "failed"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>vouch verify: {escape(report.source)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
-tr.ok td:first-child{{color:#060}}tr.bad td:first-child{{color:#a00;font-weight:bold}}</style>
-</head><body>
-<h1>vouch verify: {escape(report.source)}</h1>
-<p>Verification <strong>{verdict}</strong>: {len(report.verdicts)} files, {escape(counts)}.</p>
-<p>Index {escape(report.index)}; trust root: {escape(report.trust_root)}.</p>
-<table><thead><tr><th>state</th><th>project</th><th>version</th><th>file</th><th>why</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>
-</body></html>
-"""
+    """The page of ``vouch verify --html``: the frame and stylesheet of ``vouch report``'s page
+    (Jinja2, autoescaped, a Content-Security-Policy that forbids scripts and requests), the files
+    not verified first."""
+    from vouch.report.render import render_page  # noqa: PLC0415 - Jinja2 only for --html
+
+    code = report.exit_code
+    verdict = "passed" if code == 0 else "not checked" if code == 3 else "failed"
+    counts = [(str(state), report.count(state)) for state in State if report.count(state)]
+    return render_page(
+        "verify.html.j2", report=report, verdict=verdict, counts=counts,
+        wanting=[v for v in report.verdicts if not v.ok], fine=[v for v in report.verdicts if v.ok],
+        rebuilt=any(v.rebuild is not None for v in report.verdicts),
+    )  # fmt: skip
