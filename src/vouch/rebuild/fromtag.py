@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from vouch.index.simple import SimpleIndex
 from vouch.rebuild.compare import compare_artifacts
 from vouch.rebuild.fidelity import source_fidelity
 from vouch.rebuild.gittree import Tag, find_tag
+from vouch.rebuild.remote import Remote, RemotePolicy, check_url, fetch_release, repository_from_metadata
 from vouch.rebuild.verdict import ArtifactVerdict, SourceFidelity, Verdict
 
 if TYPE_CHECKING:
@@ -36,12 +37,53 @@ if TYPE_CHECKING:
     from vouch.rebuild.published import PublishedOptions
 
 
+AUTO = "auto"
+
+
 @dataclass(frozen=True)
 class SourceOptions:
-    """``--source PATH [--rev TAG]``: a local clone of the project and, optionally, the revision."""
+    """``--source PATH | URL | auto [--rev TAG]``: a local clone of the project, an https:// URL of its
+    repository, or ``auto`` (the repository the release's Project-URL names); optionally the revision."""
+
+    location: str
+    rev: str | None = None
+    policy: RemotePolicy = field(default_factory=RemotePolicy)
+
+    @property
+    def remote(self) -> bool:
+        """A URL or ``auto``: fetched into a temporary clone, never a path given to git as a URL."""
+        return self.location == AUTO or "://" in self.location or "::" in self.location
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """The repository to trace against (a local folder) and where it came from, for the report."""
 
     path: Path
-    rev: str | None = None
+    origin: str
+    rev: str | None
+
+
+def resolve_source(
+    options: SourceOptions,
+    release: tuple[str, str],
+    sdist: Sequence[Member],
+    work: Path,
+    *,
+    host: Host,
+    progress: Progress,
+) -> ResolvedSource:
+    """A local clone as given; a URL (``--source URL`` or the Project-URL) checked, then the release's
+    tag fetched from it into ``work`` (a folder vouch names, never one built from the URL)."""
+    if not options.remote:
+        return ResolvedSource(Path(options.location), f"local clone {options.location}", options.rev)
+    if options.location == AUTO:
+        remote = repository_from_metadata(sdist, options.policy)
+    else:
+        remote = Remote(check_url(options.location, options.policy), "--source")
+    clone = fetch_release(remote, release, options.rev, work, host=host, policy=options.policy,
+                          progress=progress)  # fmt: skip
+    return ResolvedSource(clone, f"{remote.url} ({remote.label}), fetched one commit deep", options.rev)
 
 
 @dataclass(frozen=True)
@@ -57,11 +99,12 @@ class EnvironmentSpec:
 
 
 def check_source(
-    options: SourceOptions, release: tuple[str, str], sdist: Sequence[Member], *, backend: str, host: Host
+    source: ResolvedSource, release: tuple[str, str], sdist: Sequence[Member], *, backend: str, host: Host
 ) -> tuple[Tag, SourceFidelity]:
     name, version = release
-    tag = find_tag(options.path, name, version, options.rev, host)
-    return tag, source_fidelity(sdist, options.path, tag, backend, host)
+    tag = find_tag(source.path, name, version, source.rev, host)
+    fidelity = source_fidelity(sdist, source.path, tag, backend, host)
+    return tag, replace(fidelity, repository=source.origin)
 
 
 def sdist_epoch(sdist: Sequence[Member], gzip_mtime: int, tag: Tag) -> tuple[int, str]:
@@ -119,7 +162,7 @@ class Traced:
 
 
 def trace_release(
-    options: SourceOptions,
+    source: ResolvedSource,
     release: tuple[str, str],
     published: Path,
     sdist: Sequence[Member],
@@ -134,14 +177,15 @@ def trace_release(
     """Source fidelity of the published sdist against the release's tag, and the sdist rebuilt from
     the tag with the upstream recipe."""
     name, version = release
-    progress(f"finding the tag of {name} {version} in {options.path}")
-    tag, fidelity = check_source(options, release, sdist, backend=backend, host=host)
+    progress(f"finding the tag of {name} {version} in {source.origin}")
+    tag, fidelity = check_source(source, release, sdist, backend=backend, host=host)
     gzip_mtime = int.from_bytes(published.read_bytes()[4:8], "little")
     sde, origin = sdist_epoch(sdist, gzip_mtime, tag)
     rebuilt, verdict = rebuild_sdist(
-        options.path, tag, published, env=env, index=index, work=work, sde=sde, progress=progress
+        source.path, tag, published, env=env, index=index, work=work, sde=sde, progress=progress
     )
     recipe: dict[str, object] = {
+        "source": source.origin,
         "tag": f"{tag.name} ({tag.commit})",
         "sdist_source_date_epoch": sde,
         "sdist_source_date_epoch_origin": origin,
@@ -151,7 +195,7 @@ def trace_release(
 
 def trace(
     options: PublishedOptions,
-    source: SourceOptions,
+    source: ResolvedSource,
     release: tuple[str, str],
     published: tuple[Path, Sequence[Member]],
     *,

@@ -40,7 +40,7 @@ from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex, missing_release
 from vouch.index.urls import redact
-from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
+from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, resolve_source, trace
 from vouch.rebuild.infer import Recipe, infer_recipe
 from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
 from vouch.rebuild.wheelcheck import compare_published
@@ -56,7 +56,7 @@ class PublishedOptions:
     cache_dir: Path = field(default_factory=default_cache_dir)
     interpreter: Interpreter = field(default_factory=Interpreter.current)
     record_out: Path | None = None
-    source: SourceOptions | None = None  # --source PATH [--rev TAG]: trace the sdist to its git tag
+    source: SourceOptions | None = None  # --source PATH|URL|auto [--rev TAG]: trace the sdist to its tag
     out: Path | None = None  # keep the rebuilt artifacts here
     host: Host = field(default_factory=Host)  # the index is read on its transport
 
@@ -158,6 +158,10 @@ def rebuild_published(
         sdist_bytes = sdist_path.read_bytes()
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
+        resolved = None  # the repository first: a refused or unreachable one fails before any build
+        if options.source is not None:
+            resolved = resolve_source(options.source, (name, str(version)), sdist, tmp / "clone",
+                                      host=host, progress=progress)  # fmt: skip
         wheels: list[WheelRebuild] = []
         published_wheels: list[Path] = []
         for number, wheel_file in enumerate(release.wheels, 1):
@@ -171,9 +175,9 @@ def rebuild_published(
             wheels.append(wheel)
         traced: Traced | None = None
         from_tag: list[WheelRebuild] = []
-        if options.source is not None and wheels:
+        if resolved is not None and wheels:
             traced = trace(
-                options, options.source, (name, str(version)), (sdist_path, sdist),
+                options, resolved, (name, str(version)), (sdist_path, sdist),
                 recipe=wheels[0].recipe, index=index, tmp=tmp, progress=progress,
             )  # fmt: skip
             from_tag = _wheels_from_tag(
@@ -239,6 +243,10 @@ def _rebuild_wheel(
         cache_dir=options.cache_dir, source_date_epoch=recipe.source_date_epoch, run=host.run,
     )  # fmt: skip
     environment.backend.env |= recipe.environment  # e.g. the TZ a build without SOURCE_DATE_EPOCH had
+    if recipe.universal:  # bdist_wheel --universal, through a configuration file setuptools reads
+        extra = work / "universal.cfg"
+        extra.write_text("[bdist_wheel]\nuniversal = 1\n", encoding="utf-8")
+        environment.backend.env["DIST_EXTRA_CONFIG"] = str(extra)
     project = extract_sdist(sdist, work / "sdist")
     progress(f"building {published.name} from the published sdist")
     rebuilt = environment.build(project, "wheel", work / "raw")
