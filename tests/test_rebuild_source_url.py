@@ -1,0 +1,177 @@
+"""`vouch rebuild pypi:NAME==VERSION --source URL | auto`: the repository fetched from a URL, or from
+the one the release's Project-URL names; hostile URLs refused before git runs. The repository is
+served on loopback over git's smart HTTP (`git http-backend`); plain http reaches it only through
+the tests' seam (RemotePolicy(loopback_http=True)), never by default."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import intree
+from tests.clirun import run
+from tests.gitrepo import GIT_ENV, make_repo
+from tests.gitserver import GitServer, serve_git
+from tests.localindex import LocalIndex
+from tests.releaser import build_release
+from vouch.errors import SourceError
+from vouch.rebuild.fromtag import SourceOptions
+from vouch.rebuild.published import PublishedOptions, rebuild_published
+from vouch.rebuild.remote import RemotePolicy, check_url
+
+SPEC = "pypi:demo-intree==1.0"
+SEAM = RemotePolicy(loopback_http=True)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[LocalIndex]:
+    served = LocalIndex(tmp_path / "index")
+    served.start()
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[GitServer]:
+    (tmp_path / "served").mkdir()
+    with serve_git(tmp_path / "served") as served:
+        yield served
+
+
+def release(tmp_path: Path, index: LocalIndex, server: GitServer, project_urls: str) -> Path:
+    """demo-intree 1.0 tagged v1.0, its PKG-INFO naming ``project_urls``, served as demo.git and
+    published on the index."""
+    files = intree.files()
+    files["_backend/backend.py"] = files["_backend/backend.py"].replace(
+        'Version: {VERSION}\\n".encode()',
+        'Version: {VERSION}\\n".encode() + open("urls.txt", "rb").read()',
+    )
+    files["urls.txt"] = project_urls
+    repo = tmp_path / "repo"
+    make_repo(repo, files, tag="v1.0")
+    bare = server.root / "demo.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], env=os.environ | GIT_ENV,
+                   check=True, capture_output=True)  # fmt: skip
+    for path in build_release(repo, tmp_path / "dist", isolation=False):
+        shutil.copyfile(path, index.packages / path.name)
+    return repo
+
+
+def test_project_url_names_the_repository_and_the_sdist_is_traced(
+    tmp_path: Path, index: LocalIndex, server: GitServer
+) -> None:
+    url = server.url("demo.git")
+    urls = f"Project-URL: Homepage, https://example.org/\nProject-URL: Source, {url}\n"
+    release(tmp_path, index, server, urls)
+    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions("auto", policy=SEAM))
+    report = rebuild_published(options)
+    assert report.source is not None
+    assert report.source.ok, report.source
+    assert report.source.tag == "v1.0"
+    assert report.source.repository == f"{url} (Project-URL 'Source'), fetched one commit deep"
+    assert report.recipe["source"] == report.source.repository
+    assert any(r.startswith("POST /demo.git/git-upload-pack") for r in server.requests)
+    # the same repository named on the command line
+    server.requests.clear()
+    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions(url, policy=SEAM))
+    named = rebuild_published(options)
+    assert named.source is not None
+    assert named.source.ok
+    assert named.source.repository == f"{url} (--source), fetched one commit deep"
+    assert server.requests
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("http://127.0.0.1:{port}/demo.git", "only https:// URLs are cloned"),  # no seam from the CLI
+        ("https://me:hunter2@127.0.0.1:{port}/demo.git", "carries credentials"),
+        ("ext::sh -c touch% /tmp/owned", "holds whitespace"),
+        ("ext::git-upload-pack", "only https:// URLs are cloned"),
+        ("https://127.0.0.1:{port}/--upload-pack=touch%20x", "looks like a git transport or an option"),
+    ],
+)
+def test_hostile_project_url_is_refused_and_nothing_is_cloned(
+    case: tuple[str, str],
+    tmp_path: Path,
+    index: LocalIndex,
+    server: GitServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project_url, refusal = case
+    hostile = project_url.format(port=server.port)
+    release(tmp_path, index, server, f"Project-URL: Source, {hostile}\n")
+    code, out, err = run(["rebuild", SPEC, "--index", index.simple_url, "--source", "auto"], capsys)
+    assert code == 2, out + err
+    assert refusal in err
+    assert "Project-URL 'Source'" in err
+    assert "hunter2" not in out + err
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/demo.git",
+        "https://me:hunter2@127.0.0.1:{port}/demo.git",
+        "ext::git-upload-pack /etc",
+        "file:///etc",
+    ],
+)
+def test_hostile_source_url_is_refused_before_git_runs(
+    url: str, tmp_path: Path, index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release(tmp_path, index, server, "")
+    args = ["rebuild", SPEC, "--index", index.simple_url, "--source", url.format(port=server.port)]
+    code, out, err = run(args, capsys)
+    assert code == 2, out + err
+    assert "is refused" in err
+    assert "hunter2" not in out + err
+    assert server.requests == []
+
+
+def test_release_without_a_repository_url_says_so(
+    tmp_path: Path, index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release(tmp_path, index, server, "Project-URL: Documentation, https://example.org/docs\n")
+    code, _, err = run(["rebuild", SPEC, "--index", index.simple_url, "--source", "auto"], capsys)
+    assert code == 2
+    assert "no Project-URL of the release names its repository (labels: Documentation)" in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/pallets/flask",
+        "https://gitlab.com/group/project.git",
+        "https://127.0.0.1:8443/demo.git",
+    ],
+)
+def test_plain_https_urls_pass(url: str) -> None:
+    assert check_url(url, RemotePolicy()) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://github.com/pallets/flask",
+        "https://github.com/pallets/flask?ref=x",
+        "https://github.com/pallets/flask#readme",
+        "https://token@github.com/pallets/flask",
+        "git@github.com:pallets/flask.git",
+        "ssh://git@github.com/pallets/flask",
+        "--upload-pack=id",
+        "https://github.com/pallets/flask\n--upload-pack=id",
+        "https://:99999/x",
+        "http://10.0.0.1/demo.git",  # the seam allows loopback only
+        "https://" + "a" * 3000,
+    ],
+)
+def test_hostile_urls_are_refused(url: str) -> None:
+    with pytest.raises(SourceError):
+        check_url(url, SEAM)
