@@ -8,10 +8,16 @@ with the published sdist (no normalisation before comparing: "bit-identical" mea
 
 SOURCE_DATE_EPOCH is what the published sdist shows: its members' uniform mtime, else its gzip
 header's time, else the tag's commit time; :func:`sdist_epoch` says which.
+
+The branch: setuptools-scm (through vcs-versioning) writes ``*.egg-info/scm_version.json`` with the
+branch the releaser's checkout was on (``main``); the builder's export is a detached checkout, whose
+branch reads ``HEAD``. :func:`sdist_branch` reads the published one, and the tag is checked out on a
+branch of that name for the rebuild (recorded in the recipe, with where the name came from).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +29,8 @@ from vouch.builder.env import Interpreter, find_uv, install_locked
 from vouch.builder.hooks import BackendRunner
 from vouch.builder.lock import resolve_lock
 from vouch.builder.source import export_tree, open_source
-from vouch.errors import OutputError
+from vouch.errors import OutputError, ToolError
+from vouch.git import git
 from vouch.host import Host, Progress
 from vouch.index.simple import SimpleIndex
 from vouch.rebuild.compare import compare_artifacts
@@ -31,6 +38,7 @@ from vouch.rebuild.fidelity import source_fidelity
 from vouch.rebuild.gittree import Tag, find_tag
 from vouch.rebuild.remote import Remote, RemotePolicy, check_url, fetch_release, repository_from_metadata
 from vouch.rebuild.verdict import ArtifactVerdict, SourceFidelity, Verdict
+from vouch.untrusted import DocumentError, load_json
 
 if TYPE_CHECKING:
     from vouch.rebuild.infer import Recipe
@@ -117,6 +125,25 @@ def sdist_epoch(sdist: Sequence[Member], gzip_mtime: int, tag: Tag) -> tuple[int
     return tag.commit_time, f"the commit time of tag {tag.name} (the sdist shows none)"
 
 
+_BRANCH = re.compile(r"^(?![-/.])(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/+-]{1,100}$")
+
+
+def sdist_branch(sdist: Sequence[Member]) -> tuple[str, str] | None:
+    """The branch the published sdist's ``scm_version.json`` records, and the member it is in; None
+    when there is none, it says ``HEAD`` (a detached checkout, as vouch's own) or it is no plain name."""
+    found = [m for m in sdist if m.type is MemberType.FILE and m.name.endswith(".egg-info/scm_version.json")]
+    if len(found) != 1:
+        return None
+    try:
+        document = load_json(found[0].data, found[0].name, max_bytes=64 * 1024)
+    except DocumentError:
+        return None
+    branch = document.get("branch") if isinstance(document, dict) else None
+    if not isinstance(branch, str) or branch == "HEAD" or not _BRANCH.match(branch):
+        return None
+    return branch, found[0].name.split("/", 1)[-1]
+
+
 def rebuild_sdist(
     repo: Path,
     tag: Tag,
@@ -127,13 +154,20 @@ def rebuild_sdist(
     work: Path,
     sde: int,
     progress: Progress,
+    branch: str | None = None,
+    host: Host | None = None,
 ) -> tuple[Path, ArtifactVerdict]:
-    """The sdist the backend builds from the tag, and its verdict against the published one."""
+    """The sdist the backend builds from the tag (checked out on ``branch`` when given, else detached),
+    and its verdict against the published one."""
     source = open_source(repo, tag.commit)
     for folder in ("home", "tmp", "out"):
         (work / folder).mkdir(parents=True, exist_ok=True)
     progress(f"exporting {tag.name} ({tag.commit[:12]})")
     project = export_tree(source, work / "src", sde)
+    if branch is not None:  # the same commit: no file is rewritten, their times stay
+        switched = git(["checkout", "--quiet", "-B", branch], cwd=project, host=host, hermetic=True)
+        if not switched.ok:
+            raise ToolError(f"git cannot check {tag.name} out on branch {branch!r}: {switched.err.strip()}")
     progress(f"resolving {', '.join(env.requirements) or 'no build requirements'} for the sdist")
     packages = resolve_lock(
         env.requirements, uv=env.uv, python=env.interpreter.executable, index_url=env.index_url,
@@ -181,15 +215,21 @@ def trace_release(
     tag, fidelity = check_source(source, release, sdist, backend=backend, host=host)
     gzip_mtime = int.from_bytes(published.read_bytes()[4:8], "little")
     sde, origin = sdist_epoch(sdist, gzip_mtime, tag)
+    branch = sdist_branch(sdist)
     rebuilt, verdict = rebuild_sdist(
-        source.path, tag, published, env=env, index=index, work=work, sde=sde, progress=progress
-    )
+        source.path, tag, published, env=env, index=index, work=work, sde=sde, progress=progress,
+        branch=branch[0] if branch else None, host=host,
+    )  # fmt: skip
     recipe: dict[str, object] = {
         "source": source.origin,
         "tag": f"{tag.name} ({tag.commit})",
         "sdist_source_date_epoch": sde,
         "sdist_source_date_epoch_origin": origin,
     }
+    if branch is not None:
+        recipe |= {"sdist_branch": branch[0],
+                   "sdist_branch_origin": f"the published sdist's {branch[1]} (setuptools-scm records the "
+                   "branch of the releaser's checkout)"}  # fmt: skip
     return Traced(fidelity, verdict, rebuilt, recipe)
 
 
