@@ -41,6 +41,7 @@ from vouch.rebuild.verdict import ArtifactVerdict, SourceFidelity, Verdict
 from vouch.untrusted import DocumentError, load_json
 
 if TYPE_CHECKING:
+    from vouch.builder.builder import Environment
     from vouch.rebuild.infer import Recipe
     from vouch.rebuild.published import PublishedOptions
 
@@ -104,6 +105,7 @@ class EnvironmentSpec:
     interpreter: Interpreter
     uv: str
     cache_dir: Path
+    prepared: Environment | None = None  # an installed environment of these requirements, to use again
 
 
 def check_source(
@@ -168,15 +170,17 @@ def rebuild_sdist(
         switched = git(["checkout", "--quiet", "-B", branch], cwd=project, host=host, hermetic=True)
         if not switched.ok:
             raise ToolError(f"git cannot check {tag.name} out on branch {branch!r}: {switched.err.strip()}")
-    progress(f"resolving {', '.join(env.requirements) or 'no build requirements'} for the sdist")
-    packages = resolve_lock(
-        env.requirements, uv=env.uv, python=env.interpreter.executable, index_url=env.index_url,
-        cache_dir=env.cache_dir / "uv", exclude_newer=env.exclude_newer,
-    )  # fmt: skip
-    installed = install_locked(
-        packages, index, env.interpreter, work / "venv", uv=env.uv, cache_dir=env.cache_dir
-    )
-    runner = BackendRunner(venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=sde)
+    if env.prepared is not None:  # the wheel's environment, of the same lock: its venv again
+        installed, venv = env.prepared.installed, env.prepared.backend.python.parent.parent
+    else:
+        progress(f"resolving {', '.join(env.requirements) or 'no build requirements'} for the sdist")
+        packages = resolve_lock(
+            env.requirements, uv=env.uv, python=env.interpreter.executable, index_url=env.index_url,
+            cache_dir=env.cache_dir / "uv", exclude_newer=env.exclude_newer,
+        )  # fmt: skip
+        venv = work / "venv"
+        installed = install_locked(packages, index, env.interpreter, venv, uv=env.uv, cache_dir=env.cache_dir)
+    runner = BackendRunner(venv=venv, home=work / "home", tmp=work / "tmp", source_date_epoch=sde)
     progress(f"building the sdist from {tag.name}")
     rebuilt = runner.build(project, "sdist", work / "out", installed.versions)
     if rebuilt.name != published.name:
@@ -243,11 +247,12 @@ def trace(
     index: SimpleIndex,
     tmp: Path,
     progress: Progress,
+    prepared: Environment | None = None,
 ) -> Traced:
     """:func:`trace_release` for ``vouch rebuild pypi:... --source``, with the wheel's recipe."""
     env = EnvironmentSpec(
         recipe.requirements, recipe.exclude_newer, options.index_url, options.interpreter,
-        find_uv(), options.cache_dir,
+        find_uv(), options.cache_dir, prepared,
     )  # fmt: skip
     return trace_release(
         source, release, *published, backend=recipe.backend, env=env, index=index,
