@@ -7,10 +7,12 @@ A URL is hostile input, and the release's ``Project-URL`` metadata doubly so. Be
   text, at most :data:`MAX_URL` characters: so no ``ext::``/``file::`` transport, no ``-u...`` option.
 Then git runs with every transport switched off but https (``-c protocol.allow=never -c
 protocol.https.allow=always`` and ``GIT_ALLOW_PROTOCOL``, which redirects obey too), with no
-credential helper, no prompt, nobody's configuration, ``--`` before the URL, each step under the
-clone's deadline (the host runner's timeout). Only the release's tag is fetched, one commit deep
-(``--depth 1``): one tree, not the project's history. The clone goes into a temporary folder
-that vouch names, never a path built from the URL.
+credential helper, no prompt, no redirect, nobody's configuration, ``--`` before the URL, each step
+under the clone's deadline (the host runner's timeout, :data:`CLONE_TIMEOUT` for all of them). Only
+the release's tag is fetched, one commit deep (``--depth 1``): one tree, not the project's history
+(git has no byte limit for a fetch: the deadline bounds it; the tree is then read within the archive
+limits, :mod:`vouch.rebuild.gittree`). The clone goes into a temporary folder that vouch names,
+never a path built from the URL.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def check_url(url: str, policy: RemotePolicy, *, what: str = "--source") -> str:
         raise SourceError(f"{refuse}: no usable host")
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise SourceError(f"{refuse}: a repository URL has no query or fragment")
-    if "::" in url or any(segment.startswith("-") for segment in parts.path.split("/")):
+    if "::" in parts.path or any(segment.startswith("-") for segment in parts.path.split("/")):
         raise SourceError(f"{refuse}: it looks like a git transport or an option")
     return url
 
