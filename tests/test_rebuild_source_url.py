@@ -84,6 +84,24 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
     assert named.source.ok
     assert named.source.repository == f"{url} (--source), fetched one commit deep"
     assert server.requests
+    # a revision named with --rev (here the tag's commit, fetched by its id)
+    commit = named.source.commit
+    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions(url, commit, SEAM))
+    by_commit = rebuild_published(options)
+    assert by_commit.source is not None
+    assert by_commit.source.ok
+    assert by_commit.source.commit == commit
+
+
+def test_missing_tag_at_the_url_is_a_usage_error(
+    tmp_path: Path, index: LocalIndex, server: GitServer
+) -> None:
+    release(tmp_path, index, server, "")
+    options = PublishedOptions(
+        SPEC, index_url=index.simple_url, source=SourceOptions(server.url("demo.git"), "v9.9", SEAM)
+    )
+    with pytest.raises(SourceError, match=r"no tag for demo-intree 1.0 at http://127.0.0.1:\d+/demo.git"):
+        rebuild_published(options)
 
 
 @pytest.mark.parametrize(

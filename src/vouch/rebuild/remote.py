@@ -37,6 +37,7 @@ from vouch.rebuild.gittree import tag_candidates
 MAX_URL = 2048
 CLONE_TIMEOUT = 300.0  # seconds for listing, fetching and checking the release's tag, all together
 MAX_REFS_OUTPUT = 1 << 20
+LOW_SPEED_BYTES, LOW_SPEED_SECONDS = 1024, 30  # a transfer slower than 1 KiB/s for 30 s is abandoned
 # Project-URL labels that name the repository, most specific first (normalised as PEP 753 says)
 SOURCE_LABELS = ("source", "sourcecode", "repository", "repo", "code", "git", "github", "gitlab")
 FORGES = frozenset({"github.com", "gitlab.com", "codeberg.org", "bitbucket.org"})
@@ -157,7 +158,9 @@ def _protocols(policy: RemotePolicy) -> list[str]:
     allowed = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always"]
     if policy.loopback_http:
         allowed += ["-c", "protocol.http.allow=always"]
-    return [*allowed, "-c", "credential.helper=", "-c", "core.askPass=", "-c", "http.followRedirects=false"]
+    quiet = ["-c", "credential.helper=", "-c", "core.askPass=", "-c", "http.followRedirects=false"]
+    stalled = ["-c", f"http.lowSpeedLimit={LOW_SPEED_BYTES}", "-c", f"http.lowSpeedTime={LOW_SPEED_SECONDS}"]
+    return [*allowed, *quiet, *stalled]
 
 
 class _Deadline:
@@ -200,24 +203,37 @@ def fetch_release(
     wanted = [rev] if rev is not None else tag_candidates(name, version)
     patterns = [f"refs/tags/{w}" for w in wanted] + ([f"refs/heads/{rev}"] if rev is not None else [])
     progress(f"listing the tags of {remote.url} ({remote.label})")
-    listed = _run(host, dest, ["ls-remote", "--", remote.url, *patterns], policy, deadline)
+    refs = _list_refs(host, dest, remote, patterns, policy=policy, deadline=deadline)
+    ref = next((p for p in patterns if p in refs), None)
+    refspecs = [f"+{ref}:{ref}"] if ref is not None else []
+    if ref is None and rev is not None and _HEX.match(rev):
+        # a commit named by its id (GitHub and GitLab serve it), with the tags that name it, which
+        # version plugins read; kept on a branch so that the export's clone takes it along
+        tags = _list_refs(host, dest, remote, [], policy=policy, deadline=deadline)
+        naming = {t.removesuffix("^{}") for t, oid in tags.items() if oid == rev}
+        refspecs = [f"+{rev}:refs/heads/vouch-rev", *(f"+{t}:{t}" for t in sorted(naming))]
+    if not refspecs:
+        raise SourceError(f"no tag for {name} {version} at {remote.url} (tried {', '.join(wanted)})",
+                          hint="name the release's revision with --rev")  # fmt: skip
+    progress(f"fetching {ref or rev} from {remote.url}, one commit deep")
+    fetch = ["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--update-head-ok",
+             "--", remote.url, *refspecs]  # fmt: skip
+    fetched = _run(host, dest, fetch, policy, deadline)
+    if not fetched.ok:
+        raise NetworkError(f"cannot fetch {ref or rev} from {remote.url}: {fetched.err.strip()[:300]}")
+    return dest
+
+
+def _list_refs(
+    host: Host, dest: Path, remote: Remote, patterns: list[str], *, policy: RemotePolicy, deadline: _Deadline
+) -> dict[str, str]:
+    """``git ls-remote``: the remote's refs matching ``patterns`` (every tag: none), name -> object id."""
+    which = ["--", remote.url, *patterns] if patterns else ["--tags", "--", remote.url]
+    listed = _run(host, dest, ["ls-remote", *which], policy, deadline)
     if not listed.ok:
         raise NetworkError(f"cannot list the tags of {remote.url}: {listed.err.strip()[:300]}",
                            hint=f"check the URL ({remote.label}), or give a local clone")  # fmt: skip
     if len(listed.stdout) > MAX_REFS_OUTPUT:
         raise NetworkError(f"{remote.url} answered with more than {MAX_REFS_OUTPUT} bytes of refs")
-    refs = {line.split("\t", 1)[1] for line in listed.out.splitlines() if "\t" in line}
-    ref = next((p for p in patterns if p in refs), None)
-    if ref is None and rev is not None and _HEX.match(rev):
-        ref = rev  # a commit named by its id: fetched by id (GitHub and GitLab allow it)
-    if ref is None:
-        raise SourceError(f"no tag for {name} {version} at {remote.url} (tried {', '.join(wanted)})",
-                          hint="name the release's revision with --rev")  # fmt: skip
-    progress(f"fetching {ref} from {remote.url}, one commit deep")
-    target = ref if ref.startswith("refs/") else "refs/vouch/rev"
-    fetch = ["fetch", "--quiet", "--depth", "1", "--no-tags", "--no-recurse-submodules", "--update-head-ok",
-             "--", remote.url, f"+{ref}:{target}"]  # fmt: skip
-    fetched = _run(host, dest, fetch, policy, deadline)
-    if not fetched.ok:
-        raise NetworkError(f"cannot fetch {ref} from {remote.url}: {fetched.err.strip()[:300]}")
-    return dest
+    pairs = (line.split("\t", 1) for line in listed.out.splitlines() if "\t" in line)
+    return {name: oid for oid, name in pairs}
