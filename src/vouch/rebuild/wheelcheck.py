@@ -58,5 +58,5 @@ def _universal_note(recipe: Recipe) -> str:
         return ("the published wheel is universal (py2.py3); the recipe asked setuptools for one "
                 "([bdist_wheel] universal = 1 through DIST_EXTRA_CONFIG) and the resolved setuptools "
                 "did not build it")  # fmt: skip
-    return ("the published wheel is universal (py2.py3), which only setuptools' bdist_wheel --universal "
-            f"makes; this wheel's backend ({recipe.backend}, {recipe.generator}) has no such switch")
+    return ("the published wheel is universal (py2.py3) and the rebuild is not; vouch knows that switch "
+            f"for setuptools only (bdist_wheel --universal), not for {recipe.generator or recipe.backend}")
