@@ -19,10 +19,11 @@ from tests.gitrepo import GIT_ENV, make_repo
 from tests.gitserver import GitServer, serve_git
 from tests.localindex import LocalIndex
 from tests.releaser import build_release
+from vouch.archive.members import Member, MemberType
 from vouch.errors import SourceError
 from vouch.rebuild.fromtag import SourceOptions
 from vouch.rebuild.published import PublishedOptions, rebuild_published
-from vouch.rebuild.remote import RemotePolicy, check_url
+from vouch.rebuild.remote import RemotePolicy, check_url, repository_from_metadata
 
 SPEC = "pypi:demo-intree==1.0"
 SEAM = RemotePolicy(loopback_http=True)
@@ -193,3 +194,30 @@ def test_plain_https_urls_pass(url: str) -> None:
 def test_hostile_urls_are_refused(url: str) -> None:
     with pytest.raises(SourceError):
         check_url(url, SEAM)
+
+
+def _sdist(pkg_info: str) -> list[Member]:
+    return [Member("demo-1.0/PKG-INFO", MemberType.FILE, 0o644, 0.0, pkg_info.encode())]
+
+
+@pytest.mark.parametrize(
+    ("pkg_info", "url", "label"),
+    [
+        ("Project-URL: Homepage, https://github.com/o/r\nProject-URL: Source Code, https://gitlab.com/o/r\n",
+         "https://gitlab.com/o/r", "Project-URL 'Source Code'"),
+        ("Project-URL: Source, https://github.com/o/r/tree/main/src\n", "https://github.com/o/r",
+         "Project-URL 'Source'"),
+        ("Project-URL: Documentation, https://o.readthedocs.io\nProject-URL: Home-Page, https://github.com/o/r\n",
+         "https://github.com/o/r", "Project-URL 'Home-Page'"),
+        ("Home-page: https://codeberg.org/o/r\n", "https://codeberg.org/o/r", "the Home-page field"),
+    ],
+)  # fmt: skip
+def test_the_repository_label_is_chosen_from_project_urls(pkg_info: str, url: str, label: str) -> None:
+    sdist = _sdist("Metadata-Version: 2.1\nName: demo\n" + pkg_info)
+    remote = repository_from_metadata(sdist, RemotePolicy())
+    assert (remote.url, remote.label) == (url, label)
+
+
+def test_a_home_page_off_the_forges_is_not_taken_for_the_repository() -> None:
+    with pytest.raises(SourceError, match="labels: Homepage"):
+        repository_from_metadata(_sdist("Project-URL: Homepage, https://example.org/\n"), RemotePolicy())

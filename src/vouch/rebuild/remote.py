@@ -98,8 +98,9 @@ def check_url(url: str, policy: RemotePolicy, *, what: str = "--source") -> str:
     return url
 
 
-def project_urls(sdist: Sequence[Member]) -> list[tuple[str, str]]:
-    """The ``Project-URL`` entries (label, URL) and ``Home-page`` of the sdist's top ``PKG-INFO``."""
+def project_urls(sdist: Sequence[Member]) -> list[tuple[str, str, str]]:
+    """The ``Project-URL`` entries and the ``Home-page`` of the sdist's top ``PKG-INFO``: (label,
+    URL, how the report names it)."""
     tops = {m.name.split("/", 1)[0] for m in sdist}
     top = tops.pop() if len(tops) == 1 else ""
     member = next((m for m in sdist if m.name == f"{top}/PKG-INFO" and m.type is MemberType.FILE), None)
@@ -110,9 +111,9 @@ def project_urls(sdist: Sequence[Member]) -> list[tuple[str, str]]:
     found = []
     for value in headers.get_all("Project-URL") or []:
         label, _, url = str(value).partition(",")
-        found.append((label.strip(), url.strip()))
+        found.append((label.strip(), url.strip(), f"Project-URL {label.strip()!r}"))
     if home := headers.get("Home-page"):
-        found.append(("Home-page", str(home).strip()))
+        found.append(("Home-page", str(home).strip(), "the Home-page field"))
     return found
 
 
@@ -134,19 +135,18 @@ def repository_from_metadata(sdist: Sequence[Member], policy: RemotePolicy) -> R
     """The repository named by the release's ``Project-URL`` (labels :data:`SOURCE_LABELS`, in that
     order; a home page only on a known forge), checked by :func:`check_url`."""
     entries = project_urls(sdist)
-    by_label = {_normalised(label): (label, url) for label, url in reversed(entries)}
+    by_label = {_normalised(label): (url, named) for label, url, named in reversed(entries)}
     chosen = next((by_label[key] for key in SOURCE_LABELS if key in by_label), None)
     if chosen is None:
         home = by_label.get("homepage")
-        if home is not None and (urlsplit(home[1]).hostname or "") in FORGES:
+        if home is not None and (urlsplit(home[0]).hostname or "") in FORGES:
             chosen = home
     if chosen is None:
-        listed = ", ".join(label for label, _ in entries) or "none"
+        listed = ", ".join(label for label, _, _ in entries) or "none"
         raise SourceError(f"no Project-URL of the release names its repository (labels: {listed})",
                           hint="give --source PATH_OR_URL")  # fmt: skip
-    label, url = chosen
-    checked = check_url(url, policy, what=f"Project-URL {label!r}")
-    return Remote(_forge_repository(checked), f"Project-URL {label!r}")
+    url, named = chosen
+    return Remote(_forge_repository(check_url(url, policy, what=named)), named)
 
 
 def _git_env(policy: RemotePolicy) -> dict[str, str]:
