@@ -74,8 +74,9 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
     assert report.source is not None
     assert report.source.ok, report.source
     assert report.source.tag == "v1.0"
-    assert report.source.repository == f"{url} (Project-URL 'Source'), fetched one commit deep"
-    assert report.recipe["source"] == report.source.repository
+    assert report.source.repository == url
+    assert report.source.via == "Project-URL 'Source', fetched one commit deep"
+    assert report.recipe["source"] == f"{url} (Project-URL 'Source', fetched one commit deep)"
     assert any(r.startswith("POST /demo.git/git-upload-pack") for r in server.requests)
     # the same repository named on the command line
     server.requests.clear()
@@ -83,7 +84,8 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
     named = rebuild_published(options)
     assert named.source is not None
     assert named.source.ok
-    assert named.source.repository == f"{url} (--source), fetched one commit deep"
+    assert named.source.repository == url
+    assert named.source.via == "--source, fetched one commit deep"
     assert server.requests
     # a revision named with --rev (here the tag's commit, fetched by its id)
     commit = named.source.commit

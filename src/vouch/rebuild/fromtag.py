@@ -69,8 +69,13 @@ class ResolvedSource:
     """The repository to trace against (a local folder) and where it came from, for the report."""
 
     path: Path
-    origin: str
+    repository: str  # the path or URL as given or found
+    via: str  # how it was named and reached
     rev: str | None
+
+    @property
+    def origin(self) -> str:
+        return f"{self.repository} ({self.via})"
 
 
 def resolve_source(
@@ -85,14 +90,15 @@ def resolve_source(
     """A local clone as given; a URL (``--source URL`` or the Project-URL) checked, then the release's
     tag fetched from it into ``work`` (a folder vouch names, never one built from the URL)."""
     if not options.remote:
-        return ResolvedSource(Path(options.location), f"local clone {options.location}", options.rev)
+        return ResolvedSource(Path(options.location), options.location, "local clone", options.rev)
     if options.location == AUTO:
         remote = repository_from_metadata(sdist, options.policy)
     else:
         remote = Remote(check_url(options.location, options.policy), "--source")
     clone = fetch_release(remote, release, options.rev, work, host=host, policy=options.policy,
                           progress=progress)  # fmt: skip
-    return ResolvedSource(clone, f"{remote.url} ({remote.label}), fetched one commit deep", options.rev)
+    via = f"{remote.label}, fetched one commit deep"
+    return ResolvedSource(clone, remote.url, via, options.rev)
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def check_source(
     name, version = release
     tag = find_tag(source.path, name, version, source.rev, host)
     fidelity = source_fidelity(sdist, source.path, tag, backend, host)
-    return tag, replace(fidelity, repository=source.origin)
+    return tag, replace(fidelity, repository=source.repository, via=source.via)
 
 
 def sdist_epoch(sdist: Sequence[Member], gzip_mtime: int, tag: Tag) -> tuple[int, str]:
