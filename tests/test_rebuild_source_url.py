@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +18,15 @@ from tests import intree
 from tests.clirun import run
 from tests.gitrepo import GIT_ENV, make_repo
 from tests.gitserver import GitServer, serve_git
+from tests.hostile import drip, serve
 from tests.localindex import LocalIndex
 from tests.releaser import build_release
 from vouch.archive.members import Member, MemberType
-from vouch.errors import SourceError
+from vouch.errors import CheckError, SourceError
+from vouch.host import Host
 from vouch.rebuild.fromtag import SourceOptions
 from vouch.rebuild.published import PublishedOptions, rebuild_published
-from vouch.rebuild.remote import RemotePolicy, check_url, repository_from_metadata
+from vouch.rebuild.remote import Remote, RemotePolicy, check_url, fetch_release, repository_from_metadata
 
 SPEC = "pypi:demo-intree==1.0"
 SEAM = RemotePolicy(loopback_http=True)
@@ -223,3 +226,17 @@ def test_the_repository_label_is_chosen_from_project_urls(pkg_info: str, url: st
 def test_a_home_page_off_the_forges_is_not_taken_for_the_repository() -> None:
     with pytest.raises(SourceError, match="labels: Homepage"):
         repository_from_metadata(_sdist("Project-URL: Homepage, https://example.org/\n"), RemotePolicy())
+
+
+def test_a_server_that_stalls_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
+    policy = RemotePolicy(loopback_http=True, timeout=1.5)
+    with serve() as stalling:
+        refs = "/demo.git/info/refs?service=git-upload-pack"
+        stalling.routes[refs] = drip(b"0" * 1000, 0.5, headers_too=True)
+        remote = Remote(check_url(f"{stalling.url}/demo.git", policy), "--source")
+        started = time.monotonic()
+        with pytest.raises(CheckError, match="did not finish in"):
+            fetch_release(remote, ("demo", "1.0"), None, tmp_path / "clone", host=Host(), policy=policy,
+                          progress=lambda _: None)  # fmt: skip
+        assert time.monotonic() - started < 10
+        assert stalling.requests
