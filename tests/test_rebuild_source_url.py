@@ -240,3 +240,11 @@ def test_a_server_that_stalls_is_abandoned_at_the_deadline(tmp_path: Path) -> No
                           progress=lambda _: None)  # fmt: skip
         assert time.monotonic() - started < 10
         assert stalling.requests
+
+
+def test_a_build_record_takes_a_local_clone_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    record = tmp_path / "demo-1.0.buildinfo.json"
+    record.write_text("{}", encoding="utf-8")
+    code, _, err = run(["rebuild", str(record), "--source", "https://github.com/o/demo"], capsys)
+    assert code == 2
+    assert "--source for a build record is a local clone" in err

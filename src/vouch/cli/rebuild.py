@@ -95,6 +95,9 @@ class RebuildArgs:
         else:
             if args.rev is not None:
                 raise UsageError("--rev applies to pypi:NAME==VERSION with --source, not to a record")
+            if args.source is not None and SourceOptions(args.source).remote:
+                raise UsageError("--source for a build record is a local clone, not a URL or 'auto'",
+                                 hint="clone the recorded repository and give its path")  # fmt: skip
             clone = None if args.source is None else Path(args.source)
             options = RebuildOptions(
                 record=Path(args.target), source=clone, against=args.against, python=args.python,
