@@ -197,8 +197,8 @@ def infer_recipe(
         requirements.append(pin)
         origins.append((pin, f"the wheel's WHEEL Generator: {generator}"))
         if pin.startswith("wheel=="):
-            requirements = [r for r in requirements if _name(r) != "setuptools" or r != "setuptools"]
-            requirements.append("setuptools<70.1")
+            # a bare "setuptools" gives way to the bound; a bounded one (">=61") stays beside it
+            requirements = [r for r in requirements if r.strip() != "setuptools"] + ["setuptools<70.1"]
             origins.append(("setuptools<70.1", "bdist_wheel was the wheel package's before setuptools 70.1"))
     tags = wheel_tags(wheel)
     universal = {"py2-none-any", "py3-none-any"} <= set(tags) and _setuptools(backend, generator)
