@@ -18,6 +18,8 @@ from tests.gitrepo import make_repo
 from tests.localindex import LocalIndex
 from tests.projects import FLIT, HATCH_VCS, SETUPTOOLS_SCM, Project
 from tests.releaser import add_file, append_line, build_release, tamper_sdist
+from vouch.archive.members import Member, MemberType
+from vouch.rebuild.fromtag import sdist_branch
 
 
 @pytest.fixture
@@ -179,14 +181,14 @@ def test_release_from_a_backend_is_traced_and_tampering_is_caught(
     published_sdist = report["artifacts"][0]
     assert published_sdist["filename"] == sdist.name
     if backend == "setuptools-scm":
-        # setuptools stamps the gzip header and the members with the clock, and setuptools-scm
-        # records the branch: the releaser's "main", the rebuild's detached "HEAD"
-        assert published_sdist["verdict"] == "different"
+        # setuptools-scm records the branch of the releaser's checkout ("main"): the tag is checked
+        # out on a branch of that name, so only the clock setuptools stamps (gzip header, the
+        # generated members) stays, or nothing when both builds fell in the same second
+        assert published_sdist["verdict"] in {"equivalent", "bit-identical"}, published_sdist
         assert {n["aspect"] for n in published_sdist["normalizations"]} <= {"gzip-mtime", "mtime"}
-        (difference,) = published_sdist["differences"]
-        assert difference["member"].endswith(".egg-info/scm_version.json")
-        assert '-  "branch": "main",' in difference["content"]["diff"]
-        assert report["headline"].startswith("recipe not reproduced: the environment differs")
+        assert published_sdist["differences"] == []
+        assert report["recipe"]["sdist_branch"] == "main"
+        assert "scm_version.json" in report["recipe"]["sdist_branch_origin"]
     else:
         assert published_sdist["verdict"] == "bit-identical", published_sdist
     assert report["artifacts"][1]["verdict"] == "bit-identical", report["artifacts"][1]
@@ -202,3 +204,24 @@ def test_release_from_a_backend_is_traced_and_tampering_is_caught(
     members = {m["member"]: m["class"] for m in json.loads(out)["source"]["members"]}
     assert members[module] == "modified"
     assert members[f"{project.dist}/_hook.py"] == "not-in-git"
+
+
+def _scm_sdist(version_json: bytes) -> list[Member]:
+    return [
+        Member("demo-1.0/PKG-INFO", MemberType.FILE, 0o644, 0.0, b"Name: demo\n"),
+        Member("demo-1.0/src/demo.egg-info/scm_version.json", MemberType.FILE, 0o644, 0.0, version_json),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("branch", "expected"),
+    [("main", "main"), ("release/1.x", "release/1.x"), ("HEAD", None), ("-B", None), ("a..b", None),
+     ("x y", None), ("heads.lock", None), (7, None)],
+)  # fmt: skip
+def test_branch_is_read_from_scm_version_json_and_checked(branch: object, expected: str | None) -> None:
+    found = sdist_branch(_scm_sdist(json.dumps({"version": "1.0", "branch": branch}).encode()))
+    if expected is None:
+        assert found is None
+    else:
+        assert found == (expected, "src/demo.egg-info/scm_version.json")
+    assert sdist_branch(_scm_sdist(b"{not json")) is None

@@ -13,9 +13,12 @@ def file(name: str, data: bytes, *, mtime: float = T, mode: int = 0o644) -> Memb
     return Member(name, MemberType.FILE, mode, mtime, data)
 
 
-def wheel_of(generator: str, *, crlf: bool = False, mode: int = 0o644, times: float = T) -> list[Member]:
+def wheel_of(
+    generator: str, *, crlf: bool = False, mode: int = 0o644, times: float = T, tags: tuple[str, ...] = ()
+) -> list[Member]:
     eol = b"\r\n" if crlf else b"\n"
-    wheel_file = eol.join([b"Wheel-Version: 1.0", f"Generator: {generator}".encode(), b""])
+    lines = [b"Wheel-Version: 1.0", f"Generator: {generator}".encode(), *(f"Tag: {t}".encode() for t in tags)]
+    wheel_file = eol.join([*lines, b""])
     return [
         file("demo/__init__.py", b"X = 1\n", mtime=times, mode=mode),
         file("demo-1.0.dist-info/WHEEL", wheel_file, mtime=times, mode=mode),
@@ -24,10 +27,10 @@ def wheel_of(generator: str, *, crlf: bool = False, mode: int = 0o644, times: fl
     ]  # fmt: skip
 
 
-def sdist_of(pyproject: str, *, times: tuple[float, float] = (T, T)) -> list[Member]:
+def sdist_of(pyproject: str, *, times: tuple[float, float] = (T, T), top: str = "demo-1.0") -> list[Member]:
     return [
-        file("demo-1.0/pyproject.toml", pyproject.encode(), mtime=times[0]),
-        file("demo-1.0/demo/__init__.py", b"X = 1\n", mtime=times[1]),
+        file(f"{top}/pyproject.toml", pyproject.encode(), mtime=times[0]),
+        file(f"{top}/demo/__init__.py", b"X = 1\n", mtime=times[1]),
     ]
 
 
@@ -36,11 +39,36 @@ def test_self_hosting_backend_is_not_pinned_and_brings_its_own_dependencies() ->
         '[build-system]\nrequires = []\nbuild-backend = "hatchling.ouroboros"\nbackend-path = ["src"]\n'
         '[project]\nname = "hatchling"\ndependencies = ["packaging>=24.2", "pluggy>=1.0.0"]\n'
     )
-    recipe = infer_recipe(sdist_of(pyproject), wheel_of("hatchling 1.27.0"), uploaded=None)
+    sdist = sdist_of(pyproject, top="hatchling-1.27.0")
+    recipe = infer_recipe(sdist, wheel_of("hatchling 1.27.0"), uploaded=None)
     assert recipe.requirements == ("packaging>=24.2", "pluggy>=1.0.0")
     origins = dict(recipe.origins)
     assert "self-hosting" in origins["backend-path src"]
     assert origins["packaging>=24.2"] == "the self-hosting backend's own [project] dependencies"
+
+
+def test_self_hosting_backend_built_by_another_package_pins_that_package() -> None:
+    # setuptools-scm 8.1.0: an in-tree backend wrapping setuptools, its wheel made by bdist_wheel
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "_own_version_helper:build_meta"\n'
+        'backend-path = [".", "src"]\n[project]\nname = "setuptools-scm"\ndependencies = ["packaging>=20"]\n'
+    )
+    sdist = sdist_of(pyproject, top="setuptools_scm-8.1.0")
+    recipe = infer_recipe(sdist, wheel_of("bdist_wheel (0.43.0)"), uploaded=None)
+    assert recipe.requirements == ("setuptools>=61", "packaging>=20", "wheel==0.43.0", "setuptools<70.1")
+    assert dict(recipe.origins)["wheel==0.43.0"] == "the wheel's WHEEL Generator: bdist_wheel (0.43.0)"
+
+
+def test_universal_wheel_asks_setuptools_for_one() -> None:
+    sdist = sdist_of('[build-system]\nrequires = ["setuptools", "wheel"]\n')
+    universal = infer_recipe(sdist, wheel_of("bdist_wheel (0.42.0)", tags=("py2-none-any", "py3-none-any")),
+                             uploaded=None)  # fmt: skip
+    assert universal.universal
+    assert universal.to_json()["bdist_wheel_universal"] is True
+    assert "py2-none-any, py3-none-any" in dict(universal.origins)["bdist_wheel --universal"]
+    plain = infer_recipe(sdist, wheel_of("bdist_wheel (0.42.0)", tags=("py3-none-any",)), uploaded=None)
+    assert not plain.universal
+    assert "bdist_wheel_universal" not in plain.to_json()
 
 
 def test_bdist_wheel_generator_pins_the_wheel_package_and_an_older_setuptools() -> None:

@@ -48,3 +48,24 @@ def test_wrapt_compiled_rebuild_is_not_compared_with_the_pure_wheel(
     assert wheel["filename"] == "wrapt-1.17.2-py3-none-any.whl"
     assert wheel["note"].startswith("not compared: the rebuild is wrapt-1.17.2-cp")
     assert wheel["differences"] == []
+
+
+@pytest.mark.network
+def test_pytz_universal_wheel_is_rebuilt_universal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, err = rebuild("pypi:pytz==2025.2", capsys)
+    (wheel,) = report["artifacts"]
+    assert wheel["filename"] == "pytz-2025.2-py2.py3-none-any.whl"
+    assert wheel["verdict"] in {"bit-identical", "equivalent"}, (wheel, err)
+    assert report["recipe"]["bdist_wheel_universal"] is True
+    assert "py2-none-any, py3-none-any" in report["recipe"]["origins"]["bdist_wheel --universal"]
+    assert code in {0, 1}
+
+
+@pytest.mark.network
+def test_setuptools_scm_own_backend_gets_the_wheel_package(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, err = rebuild("pypi:setuptools-scm==8.1.0", capsys)
+    assert code == 0, err
+    assert report["verdict"] == "bit-identical"
+    origins = report["recipe"]["origins"]
+    assert origins["wheel==0.43.0"] == "the wheel's WHEEL Generator: bdist_wheel (0.43.0)"
+    assert "wheel==0.43.0" in report["recipe"]["resolved"]

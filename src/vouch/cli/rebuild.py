@@ -32,16 +32,23 @@ def add_parser(subparsers: Any) -> None:
         "ones. Exit 0 when identical (or equivalent, with --accept-equivalent), 1 otherwise.",
         examples=["vouch rebuild dist/demo-1.0.buildinfo.json --source ~/src/demo",
                   "vouch rebuild pypi:demo==1.0 --json",
-                  "vouch rebuild pypi:demo==1.0 --source ~/src/demo  # trace the sdist to its git tag"],
+                  "vouch rebuild pypi:demo==1.0 --source ~/src/demo  # trace the sdist to its git tag",
+                  "vouch rebuild pypi:demo==1.0 --source https://github.com/o/demo --rev v1.0",
+                  "vouch rebuild pypi:demo==1.0 --source auto  # the repository its Project-URL names"],
         notes="--against and --python apply to a build record only; --rev to pypi: with --source.",
     )  # fmt: skip
     parser.add_argument("target", metavar="RECORD | pypi:NAME==VERSION",
                         help="a NAME-VERSION.buildinfo.json, or a published release")  # fmt: skip
     parser.add_argument("--index", default=PYPI_SIMPLE, metavar="URL",
                         help="the PEP 691 simple API (default: PyPI)")  # fmt: skip
-    parser.add_argument("--source", type=Path, metavar="PATH",
-                        help="RECORD: a local clone holding the recorded commit; pypi: the project's "
-                        "git clone, to trace the sdist to the release's tag")  # fmt: skip
+    parser.add_argument("--source", metavar="PATH | URL | auto",
+                        help="RECORD: a local clone holding the recorded commit. pypi: the project's "
+                        "git repository, to trace the sdist to the release's tag: a local clone, an "
+                        "https:// URL, or 'auto' for the repository the release's Project-URL names "
+                        "(Source, Repository, Code, ...; never used unless asked for: it is the "
+                        "publisher's claim, and a network clone). A URL is fetched, the tag only, one "
+                        "commit deep, into a temporary folder; only https, no credentials "
+                        "(use ./auto for a folder named auto)")  # fmt: skip
     parser.add_argument("--rev", metavar="TAG",
                         help="pypi: with --source, the release's revision (default: the tag V, vV or "
                         "NAME-V of the version)")  # fmt: skip
@@ -88,8 +95,12 @@ class RebuildArgs:
         else:
             if args.rev is not None:
                 raise UsageError("--rev applies to pypi:NAME==VERSION with --source, not to a record")
+            if args.source is not None and SourceOptions(args.source).remote:
+                raise UsageError("--source for a build record is a local clone, not a URL or 'auto'",
+                                 hint="clone the recorded repository and give its path")  # fmt: skip
+            clone = None if args.source is None else Path(args.source)
             options = RebuildOptions(
-                record=Path(args.target), source=args.source, against=args.against, python=args.python,
+                record=Path(args.target), source=clone, against=args.against, python=args.python,
                 record_out=args.record_out, out=args.out, index_url=args.index, host=host_of(args),
             )  # fmt: skip
         return cls(options, args.accept_equivalent, args.json)

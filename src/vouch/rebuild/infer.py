@@ -7,10 +7,15 @@ Pure functions over the published archives' members:
   a zip's date_time keeps even seconds only, so the sdist is preferred; none when they vary;
 - dependency resolution as of the release's first upload (uv's ``--exclude-newer``);
 - a self-hosting backend (``backend-path``: hatchling, flit-core, poetry-core build themselves) is
-  never pinned from the Generator line (it is the sdist); its own ``[project] dependencies``,
-  which it asks for, join the build requirements;
+  never pinned from the Generator line when that names the project itself (it is the sdist); its own
+  ``[project] dependencies``, which it asks for, join the build requirements; a Generator that names
+  another package (setuptools-scm's in-tree backend wraps setuptools: ``bdist_wheel (0.43.0)``) is
+  pinned as for any project;
 - ``Generator: bdist_wheel (V)`` names the ``wheel`` package: ``wheel==V``, with setuptools before
   70.1 (which took ``bdist_wheel`` over and writes its own Generator);
+- a universal wheel (``py2.py3-none-any``, its WHEEL ``Tag`` lines) from setuptools: the releaser ran
+  ``bdist_wheel --universal`` or its setup.cfg says ``universal = 1``; the rebuild asks for it through
+  a ``[bdist_wheel] universal = 1`` configuration file (``DIST_EXTRA_CONFIG``, which setuptools reads);
 - the build machine's timezone when SOURCE_DATE_EPOCH was not set (:mod:`vouch.rebuild.machine`),
   written into the recipe as ``TZ``; and the signs of a build on Windows.
 Every inferred value says where it came from (``origins``).
@@ -63,6 +68,7 @@ class Recipe:
     timezone: str | None = None
     built_on_windows: tuple[str, ...] = ()
     origins: tuple[tuple[str, str], ...] = ()  # (value, where it came from)
+    universal: bool = False  # setuptools' bdist_wheel --universal: a py2.py3-none-any wheel
 
     @property
     def environment(self) -> dict[str, str]:
@@ -78,6 +84,8 @@ class Recipe:
             "source_date_epoch_origin": self.source_date_epoch_origin,
             "exclude_newer": self.exclude_newer,
         } | ({"timezone": self.timezone} if self.timezone else {}) | (
+            {"bdist_wheel_universal": True} if self.universal else {}
+        ) | (
             {"built_on_windows": list(self.built_on_windows)} if self.built_on_windows else {}
         ) | {"origins": dict(self.origins)}
 
@@ -93,6 +101,20 @@ def wheel_generator(wheel: Sequence[Member]) -> str:
         raise ArchiveError("the wheel has no single .dist-info/WHEEL")
     headers = HeaderParser().parsestr(member.data.decode("utf-8", "replace"))
     return (headers.get("Generator") or "").strip()
+
+
+def wheel_tags(wheel: Sequence[Member]) -> tuple[str, ...]:
+    """The ``Tag`` lines of the wheel's ``WHEEL`` file."""
+    member = _member([m for m in wheel if ".dist-info/" in m.name], ".dist-info/WHEEL")
+    if member is None:
+        return ()
+    headers = HeaderParser().parsestr(member.data.decode("utf-8", "replace"))
+    return tuple(str(t).strip() for t in headers.get_all("Tag") or [])
+
+
+def sdist_project(sdist: Sequence[Member]) -> str:
+    """The project's normalised name, from the sdist's top folder ``NAME-VERSION``."""
+    return canonicalize_name(sdist[0].name.split("/", 1)[0].rsplit("-", 1)[0]) if sdist else ""
 
 
 def generator_pin(generator: str) -> str | None:
@@ -159,7 +181,9 @@ def infer_recipe(
     generator = wheel_generator(wheel)
     requires, backend, backend_path = sdist_build_system(sdist)
     origins: list[tuple[str, str]] = [(f"backend {backend}", "the sdist's pyproject.toml [build-system]")]
-    pin = None if backend_path else generator_pin(generator)
+    pin = generator_pin(generator)
+    if backend_path and pin is not None and _name(pin) == sdist_project(sdist):
+        pin = None  # the Generator is the backend being built: the sdist itself
     requirements = [text for text in requires if pin is None or _name(text) != _name(pin)]
     origins += [(text, "the sdist's [build-system] requires") for text in requirements]
     if backend_path:
@@ -173,8 +197,14 @@ def infer_recipe(
         requirements.append(pin)
         origins.append((pin, f"the wheel's WHEEL Generator: {generator}"))
         if pin.startswith("wheel=="):
-            requirements = [r for r in requirements if _name(r) != "setuptools"] + ["setuptools<70.1"]
+            # a bare "setuptools" gives way to the bound; a bounded one (">=61") stays beside it
+            requirements = [r for r in requirements if r.strip() != "setuptools"] + ["setuptools<70.1"]
             origins.append(("setuptools<70.1", "bdist_wheel was the wheel package's before setuptools 70.1"))
+    tags = wheel_tags(wheel)
+    universal = {"py2-none-any", "py3-none-any"} <= set(tags) and _setuptools(backend, generator)
+    if universal:
+        origins.append(("bdist_wheel --universal", f"the published wheel's WHEEL tags {', '.join(tags)}: "
+                        "a universal wheel, which setuptools builds only when asked"))  # fmt: skip
     sde, origin = uniform_epoch(sdist, wheel, gzip_mtime)
     origins.append((f"SOURCE_DATE_EPOCH {sde}", origin))
     timezone = None
@@ -195,4 +225,9 @@ def infer_recipe(
         timezone=timezone,
         built_on_windows=windows_evidence(wheel),
         origins=tuple(origins),
+        universal=universal,
     )
+
+
+def _setuptools(backend: str, generator: str) -> bool:
+    return backend.startswith("setuptools") or generator.startswith(("bdist_wheel", "setuptools"))

@@ -31,8 +31,9 @@ from packaging.version import InvalidVersion, Version
 from vouch import __version__
 from vouch.archive.safe import Member, extract_sdist, read_tar_gz, read_zip
 from vouch.atomic import write_json_atomic
-from vouch.builder.builder import BUILDER_ID, make_workspace, prepare_environment
+from vouch.builder.builder import BUILDER_ID, Environment, make_workspace, prepare_environment
 from vouch.builder.env import InstalledPackage, Interpreter, find_uv
+from vouch.builder.hooks import BackendRunner
 from vouch.builder.lock import resolve_lock
 from vouch.builder.record import Dependency, Subject, rebuild_statement
 from vouch.errors import CheckError, OutputError, UsageError
@@ -40,7 +41,7 @@ from vouch.host import Host, Progress, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import IndexFile, SimpleIndex, missing_release
 from vouch.index.urls import redact
-from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, trace
+from vouch.rebuild.fromtag import SourceOptions, Traced, keep_artifacts, resolve_source, trace
 from vouch.rebuild.infer import Recipe, infer_recipe
 from vouch.rebuild.verdict import ArtifactVerdict, RebuildReport
 from vouch.rebuild.wheelcheck import compare_published
@@ -56,7 +57,7 @@ class PublishedOptions:
     cache_dir: Path = field(default_factory=default_cache_dir)
     interpreter: Interpreter = field(default_factory=Interpreter.current)
     record_out: Path | None = None
-    source: SourceOptions | None = None  # --source PATH [--rev TAG]: trace the sdist to its git tag
+    source: SourceOptions | None = None  # --source PATH|URL|auto [--rev TAG]: trace the sdist to its tag
     out: Path | None = None  # keep the rebuilt artifacts here
     host: Host = field(default_factory=Host)  # the index is read on its transport
 
@@ -158,27 +159,35 @@ def rebuild_published(
         sdist_bytes = sdist_path.read_bytes()
         sdist = read_tar_gz(sdist_bytes)
         gzip_mtime = int.from_bytes(sdist_bytes[4:8], "little")
+        resolved = None  # the repository first: a refused or unreachable one fails before any build
+        if options.source is not None:
+            resolved = resolve_source(options.source, (name, str(version)), sdist, tmp / "clone",
+                                      host=host, progress=progress)  # fmt: skip
         wheels: list[WheelRebuild] = []
         published_wheels: list[Path] = []
+        envs: dict[tuple[tuple[str, ...], str | None], Environment] = {}
         for number, wheel_file in enumerate(release.wheels, 1):
             progress(f"wheel {number} of {len(release.wheels)}: {wheel_file.filename}")
             published = index.download(wheel_file, progress)
             published_wheels.append(published)
             work = tmp / wheel_file.filename
             wheel = _rebuild_wheel(
-                published, sdist, work, options, release, gzip_mtime=gzip_mtime, progress=progress, host=host
-            )
+                published, sdist, work, options, release, gzip_mtime=gzip_mtime, progress=progress, host=host,
+                envs=envs,
+            )  # fmt: skip
             wheels.append(wheel)
         traced: Traced | None = None
         from_tag: list[WheelRebuild] = []
-        if options.source is not None and wheels:
+        if resolved is not None and wheels:
+            first = wheels[0].recipe
             traced = trace(
-                options, options.source, (name, str(version)), (sdist_path, sdist),
-                recipe=wheels[0].recipe, index=index, tmp=tmp, progress=progress,
+                options, resolved, (name, str(version)), (sdist_path, sdist),
+                recipe=first, index=index, tmp=tmp, progress=progress,
+                prepared=envs.get((first.requirements, first.exclude_newer)),
             )  # fmt: skip
             from_tag = _wheels_from_tag(
                 traced, published_wheels, tmp / "wheels-from-tag", options, release,
-                gzip_mtime=gzip_mtime, progress=progress, host=host,
+                gzip_mtime=gzip_mtime, progress=progress, host=host, envs=envs,
             )  # fmt: skip
         keep_artifacts(options.out, [w.rebuilt for w in wheels] + ([traced.rebuilt_sdist] if traced else []))
         if options.out is not None and from_tag:
@@ -222,25 +231,41 @@ def _rebuild_wheel(
     gzip_mtime: int,
     progress: Progress,
     host: Host,
+    envs: dict[tuple[tuple[str, ...], str | None], Environment],
+    what: str = "the published sdist",
 ) -> WheelRebuild:
-    """Infer ``published``'s recipe, prepare its environment, build it from the sdist, compare."""
+    """Infer ``published``'s recipe, prepare its environment (or take the one ``envs`` holds for the
+    same requirements resolved as of the same time: one venv per lock in a run), build it from the
+    sdist, compare."""
     recipe = infer_recipe(
         sdist, read_zip(published.read_bytes()), uploaded=release.first_upload, gzip_mtime=gzip_mtime
     )
-    progress(f"resolving {', '.join(recipe.requirements)} for {published.name}")
-    uv = find_uv()
-    packages = resolve_lock(
-        recipe.requirements, uv=uv, python=options.interpreter.executable, index_url=options.index_url,
-        cache_dir=options.cache_dir / "uv", exclude_newer=recipe.exclude_newer, run=host.run,
-    )  # fmt: skip
     make_workspace(work)
-    environment = prepare_environment(
-        packages, work, index_url=options.index_url, interpreter=options.interpreter, uv=uv,
-        cache_dir=options.cache_dir, source_date_epoch=recipe.source_date_epoch, run=host.run,
-    )  # fmt: skip
+    key = (recipe.requirements, recipe.exclude_newer)
+    if (shared := envs.get(key)) is not None:  # the same lock: its venv again, with a runner of its own
+        venv = shared.backend.python.parent.parent
+        backend = BackendRunner(venv=venv, home=work / "home", tmp=work / "tmp",
+                                source_date_epoch=recipe.source_date_epoch, run=host.run)  # fmt: skip
+        environment = Environment(shared.installed, backend)
+    else:
+        progress(f"resolving {', '.join(recipe.requirements)} for {published.name}")
+        uv = find_uv()
+        packages = resolve_lock(
+            recipe.requirements, uv=uv, python=options.interpreter.executable, index_url=options.index_url,
+            cache_dir=options.cache_dir / "uv", exclude_newer=recipe.exclude_newer, run=host.run,
+        )  # fmt: skip
+        environment = prepare_environment(
+            packages, work, index_url=options.index_url, interpreter=options.interpreter, uv=uv,
+            cache_dir=options.cache_dir, source_date_epoch=recipe.source_date_epoch, run=host.run,
+        )  # fmt: skip
+        envs[key] = environment
     environment.backend.env |= recipe.environment  # e.g. the TZ a build without SOURCE_DATE_EPOCH had
+    if recipe.universal:  # bdist_wheel --universal, through a configuration file setuptools reads
+        extra = work / "universal.cfg"
+        extra.write_text("[bdist_wheel]\nuniversal = 1\n", encoding="utf-8")
+        environment.backend.env["DIST_EXTRA_CONFIG"] = str(extra)
     project = extract_sdist(sdist, work / "sdist")
-    progress(f"building {published.name} from the published sdist")
+    progress(f"building {published.name} from {what}")
     rebuilt = environment.build(project, "wheel", work / "raw")
     progress("comparing")
     interpreter = options.interpreter
@@ -262,6 +287,7 @@ def _wheels_from_tag(
     gzip_mtime: int,
     progress: Progress,
     host: Host,
+    envs: dict[tuple[tuple[str, ...], str | None], Environment],
 ) -> list[WheelRebuild]:
     """Each published wheel built again, from the sdist rebuilt from the tag, by the same rules as from
     the published sdist (the release's gzip time included): the wheel traced to the tag."""
@@ -269,9 +295,9 @@ def _wheels_from_tag(
     origin = f"built from the sdist rebuilt from tag {traced.recipe['tag']}"
     rebuilt: list[WheelRebuild] = []
     for wheel in published:
-        progress(f"building {wheel.name} from the sdist rebuilt from the tag")
         built = _rebuild_wheel(wheel, sdist, work / wheel.name, options, release, gzip_mtime=gzip_mtime,
-                               progress=progress, host=host)  # fmt: skip
+                               progress=progress, host=host, envs=envs,
+                               what="the sdist rebuilt from the tag")  # fmt: skip
         note = f"{origin}; {built.verdict.note}" if built.verdict.note else origin
         rebuilt.append(replace(built, verdict=replace(built.verdict, note=note)))
     return rebuilt

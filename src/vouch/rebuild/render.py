@@ -16,7 +16,8 @@ def render_source(source: SourceFidelity, out: Console) -> None:
     """Source fidelity: the counts, every generated member with its rule, every alarm with its diff."""
     counts = ", ".join(f"{kind}: {len(source.of(kind))}" for kind in SourceClass)
     out.print(Text.assemble(
-        ("source: ", "bold"), f"tag {source.tag} ({source.commit[:12]}) of {source.repository}: {counts}; "
+        ("source: ", "bold"), f"tag {source.tag} ({source.commit[:12]}) of {source.repository}"
+        f"{f' ({source.via})' if source.via else ''}: {counts}; "
         f"{source.omitted} tagged file(s) left out of the sdist",
     ))  # fmt: skip
     for member in source.of(SourceClass.GENERATED):

@@ -104,6 +104,7 @@ class SourceFidelity:
     members: tuple[SourceMember, ...]
     omitted: int  # files of the tag that the sdist leaves out
     omitted_examples: tuple[str, ...] = ()
+    via: str = ""  # how the repository was named and reached: "--source", "Project-URL 'Source'", ...
 
     def of(self, kind: SourceClass) -> tuple[SourceMember, ...]:
         return tuple(m for m in self.members if m.kind is kind)
@@ -117,6 +118,7 @@ class SourceFidelity:
         return {
             "verdict": "from-git" if self.ok else "differs-from-git",
             "repository": self.repository,
+            "via": self.via,
             "tag": self.tag,
             "commit": self.commit,
             "counts": counts,

@@ -37,6 +37,8 @@ def compare_published(published: Path, rebuilt: Path, recipe: Recipe) -> Artifac
             "was made with a switch of the project's own (an environment variable or option) that "
             "the recipe does not know"
             if pure and not _tags(rebuilt.name).endswith("none-any")
+            else _universal_note(recipe)
+            if "py2-none-any" in _tags(published.name)
             else "the backend named its wheel otherwise"
         )
         return ArtifactVerdict(
@@ -49,3 +51,12 @@ def compare_published(published: Path, rebuilt: Path, recipe: Recipe) -> Artifac
         windows = "the published wheel was built on Windows: " + "; ".join(recipe.built_on_windows)
         verdict = replace(verdict, note="; ".join(n for n in (verdict.note, windows) if n))
     return verdict
+
+
+def _universal_note(recipe: Recipe) -> str:
+    if recipe.universal:
+        return ("the published wheel is universal (py2.py3); the recipe asked setuptools for one "
+                "([bdist_wheel] universal = 1 through DIST_EXTRA_CONFIG) and the resolved setuptools "
+                "did not build it")  # fmt: skip
+    return ("the published wheel is universal (py2.py3) and the rebuild is not; vouch knows that switch "
+            f"for setuptools only (bdist_wheel --universal), not for {recipe.generator or recipe.backend}")
