@@ -176,8 +176,9 @@ def main() -> int:
         lines = [f"### vouch verify, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC: {packages} "
                  f"packages, {os.cpu_count()} CPUs, load average {load} at the start", ""]  # fmt: skip
         if args.only in {None, "checks"}:
+            goal = f"Goal: warm under {GOAL_WARM:.0%} of cold."
             lines += ["Hash and history checks (`--history 5`, no `--rebuild`):", "",
-                      *checks(lock, folder), "", f"Goal: warm under {GOAL_WARM:.0%} of cold.", ""]  # fmt: skip
+                      *checks(lock, folder), "", goal, ""]  # fmt: skip
         if args.only in {None, "rebuild"}:
             lines += ["With `--rebuild`:", "", *rebuilds(lock, folder, args.rounds)]
     print("\n".join(lines))
