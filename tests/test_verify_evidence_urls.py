@@ -125,6 +125,7 @@ def test_evidence_at_urls_passes_at_the_threshold_fails_below_and_is_checked_aga
         ("/evidence/missing-vouch.toml", "good", "answered HTTP 404"),
         ("/evidence/bad-key.toml", "good", "not an SSH public key"),
         ("/evidence/no-threshold.toml", "good", "/evidence/no-threshold.toml: threshold must be an integer"),
+        ("/evidence/key-file.toml", "good", "a policy read from a URL cannot name key files"),
     ],
 )
 def test_evidence_a_url_does_not_serve_is_not_checked(
@@ -135,6 +136,9 @@ def test_evidence_a_url_does_not_serve_is_not_checked(
     alice = " ".join((tmp_path / "keys" / "alice.pub").read_text().split()[:2])
     no_threshold = f'[[signers]]\nname = "alice"\nssh-key = "{alice}"\n'
     index.server.answer("/evidence/no-threshold.toml", no_threshold.encode())
+    key_file = 'threshold = 1\n[[signers]]\nname = "x"\nopenpgp-fingerprint = "AB"\n'
+    key_file += 'openpgp-key-file = "../k.asc"\n'
+    index.server.answer("/evidence/key-file.toml", key_file.encode())
     route = "/evidence/laptop-demo-1.0.intoto.jsonl"
     if evidence_route == "good":
         index.server.answer(route, both.read_bytes(), "text/plain")

@@ -43,7 +43,7 @@ from vouch.trust import Trust
 from vouch.untrusted import DocumentError, load_toml, read_regular_file
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import Outcome, State
-from vouch.verify.sources import Fetched, Reader, Source, parse_source
+from vouch.verify.sources import MAX_LOCAL_EVIDENCE_BYTES, Fetched, Reader, Source, parse_source
 
 ACCEPTABLE = frozenset({State.NONE, State.LOST, State.UNCHECKED})
 EQUIVALENT = "equivalent"  # a rebuild's verdict (``vouch verify --rebuild``), accepted like a state
@@ -147,7 +147,9 @@ def read_project_evidence(project: ProjectPolicy, reader: Reader) -> Evidence:
     NetworkError (the caller makes the release "not checked"); a bad local path is exit 2."""
     assert project.evidence_policy is not None  # noqa: S101 - only asked for projects with evidence
     policy = reader.read(project.evidence_policy, "the evidence policy", max_bytes=MAX_POLICY_BYTES)
-    return Evidence(policy, tuple(reader.read(source, "the evidence file") for source in project.evidence))
+    files = tuple(reader.read(source, "the evidence file", local_max_bytes=MAX_LOCAL_EVIDENCE_BYTES)
+                  for source in project.evidence)  # fmt: skip
+    return Evidence(policy, files)
 
 
 def parse_evidence_policy(fetched: Fetched) -> Policy:
@@ -176,6 +178,12 @@ def _policy(fetched: Fetched, path: Path) -> Policy:
         table = tool.get("vouch") if isinstance(tool, dict) else None
         if not isinstance(table, dict):
             raise ProjectConfigError(f"{fetched.source.shown} has no [tool.vouch] table")
+    signers = table.get("signers")
+    if fetched.source.url is not None and isinstance(signers, list) and any(
+        isinstance(entry, dict) and "openpgp-key-file" in entry for entry in signers
+    ):
+        raise ProjectConfigError(f"{fetched.source.shown}: a policy read from a URL cannot name key files "
+                                 "(openpgp-key-file); give the policy as a path")  # fmt: skip
     return parse_policy(table, path, fetched.sha256)
 
 

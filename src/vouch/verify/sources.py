@@ -32,7 +32,8 @@ from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
 from vouch.untrusted import DocumentError, read_regular_file
 
-MAX_EVIDENCE_BYTES = 16 << 20  # an evidence file: one line per signer and release, a few KiB each
+MAX_EVIDENCE_BYTES = 16 << 20  # an evidence file at a URL: one line per signer and release, a few KiB each
+MAX_LOCAL_EVIDENCE_BYTES = 256 << 20  # a local one (vouch check reads thousands of lines)
 FETCH_TIMEOUT = 30.0
 
 
@@ -109,13 +110,16 @@ class Reader:
     def __exit__(self, *_: object) -> None:
         self._http.close()
 
-    def read(self, source: Source, what: str, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> Fetched:
-        """The bytes of ``source``. A path that cannot be read is a configuration error (exit 2); a
-        URL that does not serve the file is a ``NetworkError`` naming it without credentials."""
+    def read(self, source: Source, what: str, *, max_bytes: int = MAX_EVIDENCE_BYTES,
+             local_max_bytes: int | None = None) -> Fetched:  # fmt: skip
+        """The bytes of ``source``, at most ``max_bytes`` (``local_max_bytes`` for a path, if given).
+        A path that cannot be read is a configuration error (exit 2); a URL that does not serve the
+        file is a ``NetworkError`` naming it without credentials."""
         if source.url is None:
             assert source.path is not None  # noqa: S101 - a Source is a path or a URL
+            limit = max_bytes if local_max_bytes is None else local_max_bytes
             try:
-                return Fetched(source, read_regular_file(source.path, what, max_bytes=max_bytes))
+                return Fetched(source, read_regular_file(source.path, what, max_bytes=limit))
             except FileNotFoundError:
                 raise UsageError(f"{what} {source.path} does not exist") from None
             except DocumentError as exc:
