@@ -195,3 +195,30 @@ def test_which_evidence_urls_are_accepted(value: str, seam: bool, refused: bool)
         assert (source.url, source.path) == (value, None)
         assert "user:pw" not in source.shown
     assert parse_source("e.intoto.jsonl", Path("/policies"), "w").path == Path("/policies/e.intoto.jsonl")
+
+
+def test_an_https_url_is_read_through_the_hosts_transport_with_its_credentials_sent_not_shown() -> None:
+    import httpx  # noqa: PLC0415
+
+    from vouch.errors import NetworkError  # noqa: PLC0415
+    from vouch.host import Host  # noqa: PLC0415
+    from vouch.verify.sources import Reader, Source  # noqa: PLC0415
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/gone.intoto.jsonl":
+            return httpx.Response(410, text=f"gone, {SECRET}")
+        return httpx.Response(200, content=b'{"line": 1}\n')
+
+    url = f"https://vouch:{SECRET}@evidence.example/django.intoto.jsonl"
+    with Reader(Host(transport=httpx.MockTransport(answer)), deadline=5) as reader:
+        fetched = reader.read(Source(url=url), "the evidence file")
+        assert fetched.data == b'{"line": 1}\n'
+        assert fetched.source.shown == "https://evidence.example/django.intoto.jsonl"
+        with pytest.raises(NetworkError) as caught:
+            reader.read(Source(url=url.replace("django", "gone")), "the evidence file")
+    gone = "https://evidence.example/gone.intoto.jsonl"
+    assert str(caught.value) == f"the evidence file at {gone} answered HTTP 410"
+    assert seen[0].headers["authorization"].startswith("Basic ")  # the request needs them
