@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from tests.dask_cluster import loopback_cluster
 from tests.hostile import Route, serve
 from tests.verify_index import Index, Served, verify, write_lock
 from vouch.verify.fanout import Call, run_calls
 
-DASK = str(Path(sys.executable).parent / "dask")
 PROJECTS = 10  # two files each: 20 files, and 10 histories
 
 
@@ -62,54 +60,11 @@ def outcome(report: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     return sorted((f["filename"], f["state"], f["reasons"]) for f in report["files"])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     """A real scheduler and two workers (no nanny: a killed worker stays dead) on loopback."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-
-    def start(*argv: str) -> subprocess.Popen[bytes]:
-        quiet = subprocess.DEVNULL
-        return subprocess.Popen([DASK, *argv], stdout=quiet, stderr=quiet, cwd=tmp_path)
-
-    # the HTTP servers (health, metrics) too on loopback, on free ports: parallel tests must not clash
-    http = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
-    scheduler = start("scheduler", "--host", "127.0.0.1", "--port", str(port), *http, "--no-show")
-    one_thread = ["--nthreads", "1", "--no-nanny", "--host", "127.0.0.1"]
-    workers = [start("worker", address, *one_thread, *http, "--name", f"w{n}") for n in range(2)]
-    try:
-        _wait_for_workers(address, 2)
-        yield address, workers
-    finally:
-        for process in [*workers, scheduler]:  # workers first: without a scheduler they linger
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for_workers(address: str, count: int) -> None:
-    from distributed import Client  # noqa: PLC0415
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with Client(address, timeout="5s") as client:  # type: ignore[no-untyped-call]
-                client.wait_for_workers(count, timeout=60)
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    with loopback_cluster(tmp_path) as running:
+        yield running
 
 
 def test_a_scheduler_a_local_cluster_and_this_process_agree(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from vouch.cli.check import add_trust_options
-from vouch.cli.parser import add_command, handle
+from vouch.cli.parser import add_command, handle, host_of
 
 if TYPE_CHECKING:
     from vouch.verify.run import VerifyOptions
@@ -34,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--index", default=None, metavar="URL", help="the PEP 691 index (default: PyPI)")
     parser.add_argument(
         "--policy", type=Path, metavar="FILE",
-        help="verify policy: accepted states and publishers, evidence per project",
+        help="verify policy: accepted states and publishers, evidence (paths or https URLs) per project",
     )  # fmt: skip
     parser.add_argument(
         "--history", type=int, default=5, metavar="N",
@@ -102,6 +102,7 @@ def options(args: argparse.Namespace) -> VerifyOptions:
         rebuild=args.rebuild,
         trust=TrustSpec(staging=args.staging, pinned=str(trusted_root.absolute()) if trusted_root else None),
         deadline=args.deadline if args.deadline is not None else DEFAULT_DEADLINE,
+        host=host_of(args),
     )
 
 

@@ -8,6 +8,7 @@ accept = ["no provenance"]                     # states accepted for this projec
 accept-identities = ["github:org/repo/release.yml"]   # a publisher change to these is verified
 evidence-policy = "django/vouch.toml"           # the project's vouch policy (signers, threshold)
 evidence = ["django/Django-5.1.4.intoto.jsonl"] # its evidence files (paths relative to this file)
+                                               # or https URLs, for both keys (``sources``)
 ```
 
 Unknown keys, unknown states and accepting "failed" or "drift" are refused (exit 2): the policy can
@@ -17,24 +18,32 @@ downloaded (its sha256 checked against the index) and checked exactly as ``vouch
 artifacts (``vouch.policy.check.check``): a statement must name all of them, ``threshold``
 distinct trusted signers must agree. The evidence check runs where the files are (the client),
 since the policy and evidence are the client's files.
+
+The policy and evidence are read once per release checked, from disk or over https (``sources``),
+and the result is stored under the sha256 of the bytes read: evidence that changes at the same URL
+is checked again. A policy or evidence file that a URL does not serve (or serves too large, or not
+as a policy) makes the release's files "not checked" with the reason, never verified; a local file
+that cannot be read or parsed is a configuration error (exit 2), as before.
 """
 
 from __future__ import annotations
 
+import io
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.version import Version
 
-from vouch.digests import file_sha256
 from vouch.errors import ProjectConfigError, UsageError, VerificationError, VouchError
 from vouch.index.simple import SimpleIndex, files_of_release
-from vouch.policy.model import Policy
+from vouch.policy.model import MAX_POLICY_BYTES, Policy, parse_policy
 from vouch.trust import Trust
 from vouch.untrusted import DocumentError, load_toml, read_regular_file
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import Outcome, State
+from vouch.verify.sources import MAX_LOCAL_EVIDENCE_BYTES, Fetched, Reader, Source, parse_source
 
 ACCEPTABLE = frozenset({State.NONE, State.LOST, State.UNCHECKED})
 EQUIVALENT = "equivalent"  # a rebuild's verdict (``vouch verify --rebuild``), accepted like a state
@@ -45,8 +54,8 @@ _KEYS = {"accept", "accept-identities", "evidence-policy", "evidence"}
 class ProjectPolicy:
     accept: frozenset[State] = frozenset()
     identities: frozenset[str] = frozenset()
-    evidence_policy: Path | None = None
-    evidence: tuple[Path, ...] = ()
+    evidence_policy: Source | None = None
+    evidence: tuple[Source, ...] = ()
     accept_equivalent: bool = False  # a wheel only equivalent to its rebuild stays as it was
 
 
@@ -59,7 +68,9 @@ class VerifyPolicy:
         return self.projects.get(name, ProjectPolicy())
 
 
-def load_verify_policy(path: Path | None) -> VerifyPolicy:
+def load_verify_policy(path: Path | None, *, unsafe_http_loopback: bool = False) -> VerifyPolicy:
+    """The verify policy at ``path`` (none: every project's defaults). ``unsafe_http_loopback``: its
+    evidence URLs may be plain http to a loopback address (the tests' seam; https otherwise)."""
     if path is None:
         return VerifyPolicy()
     from packaging.utils import canonicalize_name  # noqa: PLC0415
@@ -78,11 +89,12 @@ def load_verify_policy(path: Path | None) -> VerifyPolicy:
     for name, table in document.get("projects", {}).items():
         if not isinstance(table, dict):
             raise ProjectConfigError(f"{path}: projects.{name} is not a table")
-        projects[canonicalize_name(name)] = _project(table, f"{path}: projects.{name}", path.parent)
+        where = f"{path}: projects.{name}"
+        projects[canonicalize_name(name)] = _project(table, where, path.parent, unsafe_http_loopback)
     return VerifyPolicy(path, projects)
 
 
-def _project(table: dict[str, Any], where: str, base: Path) -> ProjectPolicy:
+def _project(table: dict[str, Any], where: str, base: Path, unsafe_http_loopback: bool) -> ProjectPolicy:
     if unknown := set(table) - _KEYS:
         raise ProjectConfigError(f"{where}: unknown keys {sorted(unknown)}")
     accept = _strings(table, "accept", where)
@@ -99,11 +111,15 @@ def _project(table: dict[str, Any], where: str, base: Path) -> ProjectPolicy:
 
     for spec in identities:
         parse_publisher(spec)
-    evidence = tuple(base / value for value in _strings(table, "evidence", where))
+    http = unsafe_http_loopback
+    evidence = tuple(parse_source(value, base, f"{where}: evidence", unsafe_http_loopback=http)
+                     for value in _strings(table, "evidence", where))  # fmt: skip
     policy = table.get("evidence-policy")
     if (policy is None) != (not evidence) or (policy is not None and not isinstance(policy, str)):
-        raise ProjectConfigError(f"{where}: give both evidence-policy (a path) and evidence (paths)")
-    return ProjectPolicy(states, frozenset(identities), base / policy if policy else None, evidence,
+        raise ProjectConfigError(f"{where}: give both evidence-policy and evidence (paths or https URLs)")
+    source = None if policy is None else parse_source(policy, base, f"{where}: evidence-policy",
+                                                      unsafe_http_loopback=http)  # fmt: skip
+    return ProjectPolicy(states, frozenset(identities), source, evidence,
                          accept_equivalent=EQUIVALENT in accept)  # fmt: skip
 
 
@@ -114,34 +130,88 @@ def _strings(table: dict[str, Any], key: str, where: str) -> list[str]:
     return value
 
 
-def evidence_inputs(project: ProjectPolicy) -> dict[str, Any]:
-    """What determines an evidence check: the policy's and the evidence files' digests."""
+@dataclass(frozen=True)
+class Evidence:
+    """A project's vouch policy and evidence files as read for one run: what its check is keyed by."""
+
+    policy: Fetched
+    files: tuple[Fetched, ...]
+
+    def inputs(self) -> dict[str, Any]:
+        """What determines an evidence check: the digests of the bytes read (never a URL)."""
+        return {"policy": self.policy.sha256, "evidence": [f.sha256 for f in self.files]}
+
+
+def read_project_evidence(project: ProjectPolicy, reader: Reader) -> Evidence:
+    """The project's policy and evidence files, each read once. A URL that does not serve one is a
+    NetworkError (the caller makes the release "not checked"); a bad local path is exit 2."""
     assert project.evidence_policy is not None  # noqa: S101 - only asked for projects with evidence
+    policy = reader.read(project.evidence_policy, "the evidence policy", max_bytes=MAX_POLICY_BYTES)
+    files = tuple(reader.read(source, "the evidence file", local_max_bytes=MAX_LOCAL_EVIDENCE_BYTES)
+                  for source in project.evidence)  # fmt: skip
+    return Evidence(policy, files)
+
+
+def parse_evidence_policy(fetched: Fetched) -> Policy:
+    """The vouch policy from the bytes read. A local file is read relative to its folder (key files
+    beside it); one from a URL is parsed in an empty folder, so it cannot name a file on this machine,
+    and its messages name the URL without credentials."""
+    source = fetched.source
+    if source.path is not None:
+        return _policy(fetched, source.path)
+    with tempfile.TemporaryDirectory(prefix="vouch-evidence-policy-") as empty:
+        stand_in = Path(empty) / ("pyproject.toml" if source.name == "pyproject.toml" else "vouch.toml")
+        try:
+            return _policy(fetched, stand_in)
+        except UsageError as exc:  # a bad policy, a bad key in it: said of the URL, not the stand-in
+            raise ProjectConfigError(str(exc).replace(str(stand_in), source.shown)) from None
+
+
+def _policy(fetched: Fetched, path: Path) -> Policy:
     try:
-        return {"policy": file_sha256(project.evidence_policy),
-                "evidence": [file_sha256(path) for path in project.evidence]}  # fmt: skip
-    except OSError as exc:
-        raise UsageError(f"cannot read the evidence of the verify policy: {exc}") from exc
+        document = load_toml(fetched.data, fetched.source.shown, max_bytes=MAX_POLICY_BYTES)
+    except DocumentError as exc:
+        raise ProjectConfigError(str(exc)) from None
+    table: Any = document
+    if path.name == "pyproject.toml":
+        tool = document.get("tool", {})
+        table = tool.get("vouch") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
+            raise ProjectConfigError(f"{fetched.source.shown} has no [tool.vouch] table")
+    signers = table.get("signers")
+    if fetched.source.url is not None and isinstance(signers, list) and any(
+        isinstance(entry, dict) and "openpgp-key-file" in entry for entry in signers
+    ):
+        raise ProjectConfigError(f"{fetched.source.shown}: a policy read from a URL cannot name key files "
+                                 "(openpgp-key-file); give the policy as a path")  # fmt: skip
+    return parse_policy(table, path, fetched.sha256)
 
 
-def check_release_evidence(index: SimpleIndex, project: str, version: str, policy: ProjectPolicy,
+def check_release_evidence(index: SimpleIndex, project: str, version: str, evidence: Evidence,
                            trust: Trust) -> dict[str, Outcome]:  # fmt: skip
     """sha256 -> the k-of-n outcome, for every file of the release that the index serves."""
     from vouch.policy.check import check  # noqa: PLC0415 - loads the signer backends
-    from vouch.policy.model import load_policy  # noqa: PLC0415
+    from vouch.sign.evidence import read_evidence_stream  # noqa: PLC0415
 
-    assert policy.evidence_policy is not None  # noqa: S101
-    vouch_policy = load_policy(policy.evidence_policy)
     files = files_of_release(index.project_files(project), project, Version(version))
     if not files:
         return {}
+    remote = evidence.policy.source.url is not None
+    try:
+        vouch_policy = parse_evidence_policy(evidence.policy)
+    except ProjectConfigError as exc:
+        if not remote:
+            raise
+        return {file.sha256: Outcome(State.UNCHECKED, f"evidence: {exc}") for file in files}
     try:
         paths = [index.download(file) for file in files]
     except VerificationError as exc:
         return {file.sha256: Outcome(State.FAILED, str(exc)) for file in files}
     except VouchError as exc:
         return {file.sha256: Outcome(State.UNCHECKED, str(exc)) for file in files}
-    report = check(paths, list(policy.evidence), vouch_policy, bundle_verifier=_bundles(trust))
+    lines = [line for fetched in evidence.files
+             for line in read_evidence_stream(io.BytesIO(fetched.data), fetched.source.shown)]  # fmt: skip
+    report = check(paths, [], vouch_policy, bundle_verifier=_bundles(trust), lines=lines)
     outcomes = {}
     for artifact in report.artifacts:
         signers = ", ".join(sorted(artifact.vouched_by)) or "nobody"
@@ -170,7 +240,8 @@ def with_evidence(judgement: Judgement, evidence: Outcome) -> Judgement:
     if evidence.state is State.FAILED:
         return Judgement(State.FAILED, reasons, judgement.identity, judgement.earlier)
     if evidence.state is State.UNCHECKED:
-        if judgement.state is State.VERIFIED:
+        # the evidence that would settle a release without provenance could not be read: not checked
+        if judgement.state in {State.VERIFIED, State.NONE}:
             return Judgement(State.UNCHECKED, reasons, judgement.identity, judgement.earlier)
         return Judgement(judgement.state, reasons, judgement.identity, judgement.earlier)
     if judgement.state is State.NONE:

@@ -21,17 +21,18 @@ from typing import Any
 
 from packaging.version import Version
 
-from vouch.errors import CheckError, UsageError
-from vouch.host import default_cache_dir
+from vouch.errors import CheckError, NetworkError, UsageError
+from vouch.host import Host, default_cache_dir
 from vouch.index import PYPI_SIMPLE
 from vouch.index.simple import SimpleIndex, files_of_release
 from vouch.index.urls import redact
 from vouch.verify.continuity import judge
 from vouch.verify.evidence import (
+    Evidence,
     VerifyPolicy,
     check_release_evidence,
-    evidence_inputs,
     load_verify_policy,
+    read_project_evidence,
     with_evidence,
 )
 from vouch.verify.fanout import Call, run_calls
@@ -58,6 +59,7 @@ from vouch.verify.rebuilds import (
     is_pure,
     rebuild_release,
 )
+from vouch.verify.sources import Reader
 from vouch.verify.store import Store
 from vouch.verify.tasks import check_file, release_history
 
@@ -79,6 +81,8 @@ class VerifyOptions:
     trust: TrustSpec = field(default_factory=TrustSpec)
     deadline: float = DEFAULT_DEADLINE
     cache_dir: Path = field(default_factory=default_cache_dir)
+    host: Host = field(default_factory=Host)  # evidence URLs are fetched on its transport
+    unsafe_http_loopback: bool = False  # the tests' seam: evidence URLs may be http to loopback
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def verify(options: VerifyOptions, progress: Progress = lambda *_: None) -> Veri
     if not options.deadline > 0:
         raise UsageError("--deadline must be a positive number of seconds")
     lock = read_lock(options.input)
-    policy = load_verify_policy(options.policy)
+    policy = load_verify_policy(options.policy, unsafe_http_loopback=options.unsafe_http_loopback)
     shown_index = redact(options.index_url)
     trust_name = options.trust.name
     with Store(options.db) as store:
@@ -314,15 +318,28 @@ class _Run:
         return handle
 
     def check_evidence(self, policy: VerifyPolicy) -> None:
-        """The k-of-n check of each release whose project has evidence in the verify policy."""
+        """The k-of-n check of each release whose project has evidence in the verify policy. The
+        policy and evidence are read (from disk or URLs) for each project once; a result is stored
+        under their digests, so evidence changed at the same URL is checked again."""
         trust = self.options.trust.trust()
         releases = sorted({p.release for p in self.lock.pins if policy.project(p.project).evidence})
+        read: dict[str, Evidence | str] = {}  # project -> its evidence, or why it could not be read
+        with Reader(self.options.host, deadline=self.options.deadline) as reader:
+            for project in sorted({release.split("==")[0] for release in releases}):
+                try:
+                    read[project] = read_project_evidence(policy.project(project), reader)
+                except NetworkError as exc:
+                    read[project] = f"evidence not checked: {exc}"
         for release in releases:
             project, version = release.split("==")
-            settings = policy.project(project)
-            inputs = {**evidence_inputs(settings), "index": self.shown_index, "release": release,
-                      "trust": self.trust_name}  # fmt: skip
             pins = [p for p in self.lock.pins if p.release == release and p.sha256]
+            evidence = read[project]
+            if isinstance(evidence, str):  # nothing read, nothing to key a result by: not stored
+                for pin in pins:
+                    self.evidence[(release, pin.sha256 or "")] = Outcome(State.UNCHECKED, evidence)
+                continue
+            inputs = {**evidence.inputs(), "index": self.shown_index, "release": release,
+                      "trust": self.trust_name}  # fmt: skip
             stored = {}
             for pin in [] if self.options.refresh else pins:
                 if pin.sha256 and (found := self.store.get(pin.sha256, "evidence", inputs)) is not None:
@@ -332,9 +349,9 @@ class _Run:
                     self.evidence[(release, sha256)] = Outcome.from_json(found.result)
                 continue
             with SimpleIndex(self.options.index_url, cache_dir=self.options.cache_dir / "dists",
-                             deadline=self.options.deadline) as index:  # fmt: skip
+                             host=self.options.host, deadline=self.options.deadline) as index:  # fmt: skip
                 try:
-                    outcomes = check_release_evidence(index, project, version, settings, trust)
+                    outcomes = check_release_evidence(index, project, version, evidence, trust)
                 except CheckError as exc:
                     outcomes = {p.sha256 or "": Outcome(State.UNCHECKED, str(exc)) for p in pins}
             for sha256, outcome in outcomes.items():
