@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,6 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_vouch_runs_as_a_module(tmp_path: Path) -> None:
     result = subprocess.run(
-        ["python", "-m", "vouch", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "vouch", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("vouch ")
