@@ -341,7 +341,7 @@ def instrumented(profiler: Profiler) -> Iterator[None]:
             "build_distributions", "make_record", "write_outputs",
         ),
         distributions_module: (
-            "read_tar_gz", "canonical_members", "check_sdist", "pack_sdist", "extract_sdist",
+            "read_tar_gz", "canonical_members", "check_sdist", "pack_sdist", "extract_sdist", "adopt_tree",
             "read_zip", "check_wheel", "pack_wheel",
         ),
         source_module: ("set_mtimes",),
