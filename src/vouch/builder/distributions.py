@@ -30,6 +30,11 @@ def _noop(_: str) -> None:
     return None
 
 
+def remove_tree(path: Path) -> None:
+    """Remove a temporary tree of the build (what cannot be removed goes with the workspace)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def build_distributions(
     environment: Environment,
     project: Path,
@@ -44,19 +49,21 @@ def build_distributions(
     consumed, turned into that tree; the rest of its checkout at ``work/src`` (with ``--subdir``)
     is removed meanwhile."""
     sde = source_date_epoch
-    sdist_raw = environment.build(project, "sdist", work / "raw")
-    sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
-    sdist_info = check_sdist(sdist_raw.name, sdist_members)
-    progress("building the wheel from the sdist")
-    # the backend uses one core: compress the sdist and drop the rest of the checkout meanwhile
+    # the backend uses one core: meanwhile compile the environment's modules once for all four
+    # hooks, then compress the sdist and drop the rest of the checkout
     with ThreadPoolExecutor(max_workers=2) as pool:
+        pool.submit(environment.precompile)
+        sdist_raw = environment.build(project, "sdist", work / "raw")
+        sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
+        sdist_info = check_sdist(sdist_raw.name, sdist_members)
+        progress("building the wheel from the sdist")
         packed_sdist = pool.submit(pack_sdist, sdist_members, compressor)
         unpacked = adopt_tree(sdist_members, project, work / "sdist")
-        pool.submit(shutil.rmtree, work / "src", ignore_errors=True)
+        pool.submit(remove_tree, work / "src")
         wheel_raw = environment.build(unpacked, "wheel", work / "raw")
         wheel_members = canonical_members(read_zip(wheel_raw.read_bytes()), sde, zip_order_key)
         wheel_info = check_wheel(wheel_raw.name, wheel_members)
-        pool.submit(shutil.rmtree, work / "sdist", ignore_errors=True)
+        pool.submit(remove_tree, work / "sdist")
         wheel_bytes = pack_wheel(wheel_members, compressor)
         sdist_bytes = packed_sdist.result()
     if wheel_info != sdist_info:
