@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,29 @@ def test_unsafe_members_are_refused_before_anything_moves(tmp_path: Path) -> Non
         adopt_tree(two_tops, checkout, tmp_path / "sdist")
     assert (checkout / "keep.txt").read_text() == "mine\n"
     assert not (tmp_path / "sdist").exists()
+
+
+def test_a_checkout_that_cannot_be_cleaned_is_set_aside_and_the_sdist_extracted(tmp_path: Path) -> None:
+    checkout = tmp_path / "src"
+    (checkout / "build" / "stuck").mkdir(parents=True)
+    stuck = checkout / "build" / "stuck" / "file"
+    stuck.write_text("the backend left this\n")
+    # an entry that cannot be removed: an immutable file for root, a read-only folder for others
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, check=False).returncode:
+            pytest.skip("root, and chattr +i does not work on this file system")
+    else:
+        stuck.parent.chmod(0o500)
+    try:
+        wanted = members()
+        expected = snapshot(extract_sdist(wanted, tmp_path / "extracted"), NAMED)
+        adopted = adopt_tree(wanted, checkout, tmp_path / "sdist")
+        assert adopted == tmp_path / "sdist" / TOP
+        assert snapshot(adopted, NAMED) == expected
+        assert (tmp_path / "sdist.discarded" / TOP / "build" / "stuck" / "file").exists()
+    finally:
+        held = tmp_path / "sdist.discarded" / TOP / "build" / "stuck"
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(held / "file")], capture_output=True, check=False)
+        else:
+            held.chmod(0o700)

@@ -17,7 +17,9 @@ top-level folder, and makes it hold exactly the sdist's members, as extraction w
   mode 0755 and a member folder its mtime: what extraction gives under umask 022;
 - the result is walked again and must hold exactly the members and their folders.
 
-When the folder cannot be moved there (another file system), the sdist is extracted instead.
+When the folder cannot be moved there (another file system), or something in it cannot be read or
+removed, the sdist is extracted instead (a half-changed folder is set aside as ``DEST.discarded``,
+beside ``DEST``, for the workspace's removal).
 """
 
 from __future__ import annotations
@@ -64,8 +66,13 @@ def adopt_tree(members: Sequence[Member], folder: Path, dest: Path) -> Path:
             tree.sync(root, top)
         finally:
             os.close(root)
-    except OSError as exc:
-        raise OutputError(f"cannot turn {folder} into the sdist's tree: {exc.strerror or exc}") from exc
+    except OSError:  # something the backend left cannot be read or removed: start afresh
+        aside = dest.with_name(f"{dest.name}.discarded")
+        try:
+            dest.rename(aside)
+        except OSError as exc:
+            raise OutputError(f"cannot set {dest} aside: {exc.strerror or exc}") from exc
+        return extract_sdist(members, dest)
     verify_tree(dest, set(tree.kinds))
     return dest / top
 
