@@ -52,7 +52,7 @@ def build_distributions(
     # the backend uses one core: meanwhile compile the environment's modules once for all four
     # hooks, then compress the sdist and drop the rest of the checkout
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pool.submit(environment.precompile)
+        pool.submit(environment.precompile)  # its failure or timeout is ignored: a speed-up only
         sdist_raw = environment.build(project, "sdist", work / "raw")
         sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
         sdist_info = check_sdist(sdist_raw.name, sdist_members)

@@ -19,6 +19,7 @@ from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
 from vouch.host import Runner, run_process
 
 TAIL_LINES = 15
+PRECOMPILE_SECONDS = 60.0  # the build waits for the compilation at its end: bounded, whatever the lock holds
 Distribution = Literal["sdist", "wheel"]
 
 
@@ -52,11 +53,11 @@ class BackendRunner:
         """Compile the build environment's modules to bytecode once, so that each hook's new
         interpreter reads them instead of compiling them again (the backend itself runs with
         PYTHONDONTWRITEBYTECODE: nothing is written into the project). Only a speed-up: a failure
-        changes nothing but the time the hooks take."""
+        or a timeout (:data:`PRECOMPILE_SECONDS`) changes nothing but the time the hooks take."""
         folders = sorted(str(path) for path in self.venv.glob("lib/python*/site-packages"))
         if folders:
             command = [str(self.python), "-m", "compileall", "-qq", "--invalidation-mode", "timestamp"]
-            self.run([*command, *folders], env=self.env, umask=UMASK)
+            self.run([*command, *folders], env=self.env, umask=UMASK, timeout=PRECOMPILE_SECONDS)
 
     def write_log(self) -> Path | None:
         """The backend's whole output, kept in a file that outlives the build's temporary folder."""
