@@ -341,8 +341,8 @@ def instrumented(profiler: Profiler) -> Iterator[None]:
             "build_distributions", "make_record", "write_outputs",
         ),
         distributions_module: (
-            "read_tar_gz", "canonical_members", "check_sdist", "pack_sdist", "extract_sdist",
-            "read_zip", "check_wheel", "pack_wheel",
+            "read_tar_gz", "canonical_members", "check_sdist", "pack_sdist", "extract_sdist", "adopt_tree",
+            "read_zip", "check_wheel", "pack_wheel", "remove_tree",
         ),
         source_module: ("set_mtimes",),
         env_module: ("fetch_wheels", "create_venv"),
@@ -366,6 +366,8 @@ def instrumented(profiler: Profiler) -> Iterator[None]:
         _patch(stack, env_module, "_run_tool", profiler.wrap(tool_label, env_module._run_tool))
         _patch(stack, BackendRunner, "_run", profiler.wrap(hook_label, BackendRunner._run))
         _patch(stack, BackendRunner, "build", profiler.wrap(backend_label, BackendRunner.build))
+        if hasattr(BackendRunner, "precompile"):  # in a worker thread, beside the sdist's hooks
+            _patch(stack, BackendRunner, "precompile", profiler.wrap("precompile", BackendRunner.precompile))
         for method in ("add", "commit"):  # the outputs' atomic writes (each fsyncs) and renames
             original = getattr(output_module.Staging, method)
             _patch(stack, output_module.Staging, method, profiler.wrap(f"Staging.{method}", original))

@@ -27,9 +27,13 @@ def test_every_process_of_a_build_runs_through_the_host_and_its_clock_dates_the_
     programs = [Path(argv[0]).name for argv in runner.argvs()]
     assert programs[0] == "git"
     assert {"git", "uv", "python"} <= set(programs)
-    hooks = [command[2] for command in runner.argvs() if Path(command[0]).name == "python"]
+    pythons = [command for command in runner.argvs() if Path(command[0]).name == "python"]
+    hooks = [command[2] for command in pythons if command[1].endswith("_in_process.py")]
     assert hooks == [
         "get_requires_for_build_sdist", "build_sdist", "get_requires_for_build_wheel", "build_wheel",
     ]  # fmt: skip
+    # and the build environment's modules compiled once, beside the hooks
+    others = [command[1:3] for command in pythons if not command[1].endswith("_in_process.py")]
+    assert others == [("-m", "compileall")]
     uv = [command[1:3] for command in runner.argvs() if Path(command[0]).name == "uv"]
     assert ("venv", "--quiet") in uv  # the in-tree backend needs nothing installed, so no pip install

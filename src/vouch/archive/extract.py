@@ -59,10 +59,7 @@ class _Folders:
 
 def extract_sdist(members: Sequence[Member], dest: Path) -> Path:
     """Write checked sdist members into ``dest`` (which must not exist); return the top-level folder."""
-    tree = ArchiveTree(Limits(max_members=max(len(members), 1)))
-    for member in members:
-        tree.admit(member.name, member.type, member.linkname)
-    tree.finish()
+    check_members(members)
     try:
         dest.mkdir()
         root = os.open(dest, _DIR_FLAGS)
@@ -88,8 +85,16 @@ def extract_sdist(members: Sequence[Member], dest: Path) -> Path:
     finally:
         folders.close()
         os.close(root)
-    _verify(dest, {member.name for member in members} | (folders.made - {""}))
+    verify_tree(dest, {member.name for member in members} | (folders.made - {""}))
     return dest / members[0].name.split("/", 1)[0]
+
+
+def check_members(members: Sequence[Member]) -> None:
+    """Check the members again under the rules of :mod:`vouch.archive.members`."""
+    tree = ArchiveTree(Limits(max_members=max(len(members), 1)))
+    for member in members:
+        tree.admit(member.name, member.type, member.linkname)
+    tree.finish()
 
 
 def _write(folders: _Folders, member: Member) -> None:
@@ -102,7 +107,7 @@ def _write(folders: _Folders, member: Member) -> None:
         stream.write(member.data)
 
 
-def _verify(dest: Path, expected: set[str]) -> None:
+def verify_tree(dest: Path, expected: set[str]) -> None:
     """Refuse a result that holds anything but the members and their folders."""
     found: set[str] = set()
     for folder, dirs, files in os.walk(dest):

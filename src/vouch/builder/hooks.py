@@ -19,6 +19,7 @@ from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
 from vouch.host import Runner, run_process
 
 TAIL_LINES = 15
+PRECOMPILE_SECONDS = 60.0  # the build waits for the compilation at its end: bounded, whatever the lock holds
 Distribution = Literal["sdist", "wheel"]
 
 
@@ -30,6 +31,7 @@ class BackendRunner:
         self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process
     ) -> None:
         self.run = run
+        self.venv = venv
         self.python = venv / "bin" / "python"
         self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
         self.output: list[str] = []
@@ -46,6 +48,16 @@ class BackendRunner:
         if result.returncode != 0:  # pyproject_hooks turns this into the backend's failure
             # pyproject_hooks expects this exception from its runner; no process is started here
             raise CalledProcessError(result.returncode, list(cmd))
+
+    def precompile(self) -> None:
+        """Compile the build environment's modules to bytecode once, so that each hook's new
+        interpreter reads them instead of compiling them again (the backend itself runs with
+        PYTHONDONTWRITEBYTECODE: nothing is written into the project). Only a speed-up: a failure
+        or a timeout (:data:`PRECOMPILE_SECONDS`) changes nothing but the time the hooks take."""
+        folders = sorted(str(path) for path in self.venv.glob("lib/python*/site-packages"))
+        if folders:
+            command = [str(self.python), "-m", "compileall", "-qq", "--invalidation-mode", "timestamp"]
+            self.run([*command, *folders], env=self.env, umask=UMASK, timeout=PRECOMPILE_SECONDS)
 
     def write_log(self) -> Path | None:
         """The backend's whole output, kept in a file that outlives the build's temporary folder."""
