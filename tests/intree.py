@@ -17,6 +17,9 @@ def _metadata():
 
 
 def get_requires_for_build_sdist(config_settings=None):
+    if SDIST_MODE == "warn":  # as setuptools-scm does ("version of None already set")
+        import warnings
+        warnings.warn("the backend warns about something")
     return []
 
 

@@ -210,6 +210,21 @@ def test_backend_failure_shows_its_last_lines(tmp_path: Path, capsys: pytest.Cap
     assert_nothing_written(tmp_path / "d")
 
 
+def test_a_backend_warning_is_the_backend_s_output_not_an_error_of_vouch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pyproject_hooks re-raises the backend's warnings in vouch's process; under `-W error` (this
+    # suite's setting) they were exceptions, and a build that python -m build completes failed
+    repo = tmp_path / "repo"
+    make_repo(repo, intree.files("warn"))
+    code, _, err = run(["build", str(repo), "--out", str(tmp_path / "d")], capsys)
+    assert code == 0, err
+    assert "the backend warns" not in err
+    assert sorted(p.name for p in (tmp_path / "d").glob("demo_intree-1.0*")) == [
+        "demo_intree-1.0-py3-none-any.whl", "demo_intree-1.0.build-requirements.lock",
+        "demo_intree-1.0.buildinfo.json", "demo_intree-1.0.tar.gz"]  # fmt: skip
+
+
 @pytest.mark.parametrize(("mode", "message"), [("garbage", "gzip"), ("escape", "'..'")])
 def test_malformed_archive_from_backend(
     mode: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

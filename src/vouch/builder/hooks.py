@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from subprocess import CalledProcessError
 from typing import Literal
 
 import build as pypa_build
+import pyproject_hooks
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -77,9 +79,17 @@ class BackendRunner:
     ) -> Path:
         """Build ``distribution`` (sdist or wheel) from ``srcdir``; return the backend's file."""
         try:
-            builder = pypa_build.ProjectBuilder(srcdir, str(self.python), runner=self._run)
-            self._check_requires(builder.get_requires_for_build(distribution), distribution, installed)
-            return Path(builder.build(distribution, outdir))
+            with warnings.catch_warnings(record=True) as caught:
+                # pyproject_hooks re-issues the backend's warnings here, in vouch's process: they are
+                # the backend's output (kept with it), neither vouch's to print nor an error of it
+                warnings.simplefilter("always", pyproject_hooks.BuildBackendWarning)
+                try:
+                    builder = pypa_build.ProjectBuilder(srcdir, str(self.python), runner=self._run)
+                    requires = builder.get_requires_for_build(distribution)
+                    self._check_requires(requires, distribution, installed)
+                    return Path(builder.build(distribution, outdir))
+                finally:
+                    self.output.extend(f"warning from the backend: {w.message}" for w in caught)
         except pypa_build.BuildBackendException as exc:
             log = self.write_log()
             raise BuildFailedError(
