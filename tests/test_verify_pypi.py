@@ -126,9 +126,9 @@ def rebuilds_stored(db: Path) -> int:
         return 0
 
 
-# a backend's warnings (setuptools-scm's "version of None already set" for pluggy) are re-emitted in
-# this process by pyproject_hooks when --workers 1 rebuilds here; under the suite's "warnings are
-# errors" they would fail that rebuild, which the cluster's workers (no such filter) complete
+# a backend's warnings (setuptools-scm's "version of None already set" for pluggy) are re-issued in
+# this process by pyproject_hooks when --workers 1 rebuilds here: vouch keeps them in the backend's
+# log, so the suite's "warnings are errors" must not fail that rebuild
 def test_a_lock_of_real_releases_rebuilt_on_a_scheduler_with_a_worker_killed_matches_one_process(
     tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]]
 ) -> None:
