@@ -113,3 +113,18 @@ def test_a_check_past_its_deadline_is_not_checked_timed_out() -> None:
     calls = [Call("slow", time.sleep, 5, deadline=0.3), Call("quick", abs, -2, deadline=5)]
     run_calls(calls, lambda key, result, problem: found.append((key, result, problem)), workers=1)
     assert found == [("slow", None, "timed out (after 0.3 s)"), ("quick", 2, None)]
+
+
+def test_the_largest_work_starts_first_in_this_process_and_on_a_cluster(
+    cluster: tuple[str, list[subprocess.Popen[bytes]]],
+) -> None:
+    # rebuilds are prioritised by their sdist's size: the longest start first, so that no worker
+    # sits idle while one long rebuild, started last, runs alone
+    calls = [Call(f"c{size}", abs, -size, deadline=30, priority=size) for size in (3, 40, 7, 0, 12)]
+    found: list[str] = []
+    run_calls(calls, lambda key, result, problem: found.append(key), workers=1)
+    assert found == ["c40", "c12", "c7", "c3", "c0"]
+    started: list[tuple[str, object]] = []
+    run_calls(calls, lambda key, result, problem: started.append((key, result)), workers=2,
+              scheduler=cluster[0])  # fmt: skip
+    assert sorted(started) == sorted((f"c{size}", size) for size in (3, 40, 7, 0, 12))

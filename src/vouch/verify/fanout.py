@@ -38,6 +38,7 @@ class Call:
     function: Callable[[Any], Any]
     argument: Any
     deadline: float
+    priority: int = 0  # higher first: the longest calls start first, so no worker idles at the end
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def timed(function: Callable[[Any], Any], argument: Any, seconds: float) -> Any:
 def run_calls(calls: Sequence[Call], done: Done, *, workers: int, scheduler: str | None = None) -> None:
     if not calls:
         return
+    calls = sorted(calls, key=lambda call: -call.priority)  # stable: equal priorities keep their order
     if scheduler is None and workers <= 1:
         for call in calls:
             _deliver(call.key, _in_process(call), done)
@@ -111,8 +113,8 @@ def _on_dask(calls: Sequence[Call], done: Done, *, workers: int, scheduler: str 
         futures = {}
         for number, call in enumerate(calls):
             key = f"vouch-verify-{run}-{number}"
-            future = client.submit(timed, call.function, call.argument, call.deadline,
-                                   key=key, pure=False, retries=_RETRIES)  # fmt: skip
+            future = client.submit(timed, call.function, call.argument, call.deadline, key=key, pure=False,
+                                   retries=_RETRIES, priority=call.priority)  # fmt: skip
             futures[future] = call
         capacity = max(1, len(client.scheduler_info().get("workers", {})) or workers)
         overall = max(call.deadline for call in calls) * math.ceil(len(calls) / capacity) + _SLACK

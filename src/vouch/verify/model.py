@@ -95,6 +95,11 @@ class Outcome:
         return cls(State(document["state"]), document.get("reason"), document.get("identity"))
 
 
+def stored_size(value: object) -> int | None:
+    """A size read back from the database (absent from rows stored before sizes were kept)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """What a worker found for one file: its name on the index, the index check, the provenance."""
@@ -103,15 +108,16 @@ class FileOutcome:
     sha256: str
     index: Outcome
     provenance: Outcome
+    size: int | None = None  # PEP 700: the size the index declares (to schedule the largest work first)
 
     def to_json(self) -> dict[str, Any]:
-        return {"filename": self.filename, "sha256": self.sha256,
+        return {"filename": self.filename, "sha256": self.sha256, "size": self.size,
                 "index": self.index.to_json(), "provenance": self.provenance.to_json()}  # fmt: skip
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> FileOutcome:
         return cls(document["filename"], document["sha256"], Outcome.from_json(document["index"]),
-                   Outcome.from_json(document["provenance"]))  # fmt: skip
+                   Outcome.from_json(document["provenance"]), stored_size(document.get("size")))  # fmt: skip
 
     @property
     def settled(self) -> bool:

@@ -47,6 +47,7 @@ from vouch.verify.model import (
     State,
     TrustSpec,
     Verdict,
+    stored_size,
 )
 from vouch.verify.rebuilds import (
     COMPILED,
@@ -225,8 +226,9 @@ class _Run:
         provenance = self.store.get(task.sha256, "provenance", inputs)
         if index is None or provenance is None:
             return None
-        found = FileOutcome(index.result["filename"], task.sha256, Outcome.from_json(index.result["outcome"]),
-                            Outcome.from_json(provenance.result))  # fmt: skip
+        listed, checked = Outcome.from_json(index.result["outcome"]), Outcome.from_json(provenance.result)
+        found = FileOutcome(index.result["filename"], task.sha256, listed, checked,
+                            stored_size(index.result.get("size")))  # fmt: skip
         return found if found.settled else None
 
     def _file_handler(self, pin: Pin, task: FileTask) -> Callable[[Any, str | None], None]:
@@ -238,7 +240,8 @@ class _Run:
             assert isinstance(result, FileOutcome)  # noqa: S101 - what check_file returns
             inputs = task.inputs(self.trust_name, self.shown_index)
             self.store.put(task.sha256, "index", inputs, str(result.index.state),
-                           {"filename": result.filename, "outcome": result.index.to_json()})  # fmt: skip
+                           {"filename": result.filename, "outcome": result.index.to_json(),
+                            "size": result.size})  # fmt: skip
             self.store.put(task.sha256, "provenance", inputs, str(result.provenance.state),
                            result.provenance.to_json())  # fmt: skip
             self.files[pin] = result
@@ -292,7 +295,8 @@ class _Run:
                 self._tick(cached=True)
                 continue
             key = f"rebuild-{release}"
-            calls.append(Call(key, rebuild_release, task, self.options.deadline))
+            size = self.files[sdists[0]].size or 0  # the largest sdists first: the shortest tail
+            calls.append(Call(key, rebuild_release, task, self.options.deadline, priority=size))
             handlers[key] = self._rebuild_handler(pure, inputs)
 
         self._fan_out(calls, handlers)

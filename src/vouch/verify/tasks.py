@@ -63,7 +63,8 @@ def check_file(task: FileTask, cache_dir: Path | None = None) -> FileOutcome:
             found, listed = _listed(files, task)
             if found is None:
                 return FileOutcome(shown, task.sha256, listed, unchecked)
-            return FileOutcome(found.filename, task.sha256, listed, _provenance(index, found, task))
+            provenance = _provenance(index, found, task)
+            return FileOutcome(found.filename, task.sha256, listed, provenance, found.size)
     except VouchError as exc:
         problem = Outcome(State.UNCHECKED, str(exc))
         return FileOutcome(shown, task.sha256, problem, problem)
