@@ -208,7 +208,7 @@ def test_markdown_and_html_renderings(capsys: pytest.CaptureFixture[str]) -> Non
     assert "  vouch build . --rev 6.0rc1 --out dist\n" in md
     assert "--key gpg:<fingerprint>" in md
     page = run([*args, "--format", "html"], capsys)[1]
-    assert page.startswith("<!DOCTYPE html>")
+    assert page.lower().startswith("<!doctype html>")
     assert "gpg:&lt;fingerprint&gt;" in page
     assert "<fingerprint>" not in page
     tags = _Tags()

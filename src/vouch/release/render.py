@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 
 from vouch.release.plan import Plan, PlannedStep
@@ -61,36 +60,16 @@ def markdown(plan: Plan) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-body{line-height:1.45}
-ol{padding-left:1.5rem}li{margin-bottom:1.4rem}pre{background:#f4f4f4;padding:.6rem;overflow-x:auto}
-.id,.meta{color:#555;font-size:.9em}.verify{color:#a40000}"""
-
-
 def html_page(plan: Plan) -> str:
-    esc = html.escape
-    heading = esc(_heading(plan))
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        f'<head><meta charset="utf-8"><title>{heading}</title><style>{_STYLE}</style></head>',
-        "<body>",
-        f"<h1>{heading}</h1>",
-        f"<p>{esc(' '.join(_facts(plan)))}</p>",
-    ]
-    if plan.runbook.description.strip():
-        parts.append(f"<p>{esc(plan.runbook.description.strip())}</p>")
-    parts.append("<ol>")
-    for step in plan.steps:
-        title = f'<label><input type="checkbox"> <strong>{esc(step.title)}</strong></label>'
-        parts.append(f'<li id="step-{esc(step.id)}">{title} <span class="id">{esc(step.id)}</span>')
-        for paragraph in step.description.split("\n\n") if step.description else ():
-            parts.append(f"<p>{esc(paragraph.strip())}</p>")
-        if step.commands:
-            parts.append(f"<pre><code>{esc(chr(10).join(step.commands))}</code></pre>")
-        links = ", ".join(f'<a href="#step-{esc(a)}">{esc(a)}</a>' for a in step.after)
-        after = f"After: {links}. " if links else ""
-        css = "meta verify" if step.verify else "meta"
-        parts.append(f'<p class="{css}">{after}{esc(_how(step))}</p></li>')
-    parts += ["</ol>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+    """The checklist as one page in the frame of vouch's other pages (Jinja2, autoescaped, no script:
+    the checkboxes are for the reader's eyes only)."""
+    from vouch.report.render import render_page  # noqa: PLC0415 - Jinja2 only for --format html
+
+    steps = [
+        {"id": step.id, "title": step.title, "commands": step.commands, "after": step.after,
+         "verify": step.verify, "how": _how(step),
+         "paragraphs": [p.strip() for p in step.description.split("\n\n")] if step.description else []}
+        for step in plan.steps
+    ]  # fmt: skip
+    return render_page("runbook.html.j2", heading=_heading(plan), facts=" ".join(_facts(plan)),
+                       description=plan.runbook.description.strip(), steps=steps)  # fmt: skip
