@@ -18,9 +18,10 @@ from tests import intree
 from tests.gitrepo import make_repo
 from tests.localindex import LocalIndex
 from vouch.cli import main
+from vouch.rebuild.verdict import ArtifactVerdict, Verdict
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import State
-from vouch.verify.rebuilds import Rebuilt, fold
+from vouch.verify.rebuilds import Rebuilt, fold, note_of
 from vouch.verify.store import Store
 
 SDIST = "demo_intree-1.0.tar.gz"
@@ -218,3 +219,25 @@ def test_a_wheel_whose_sdist_the_lock_does_not_pin_is_not_checked_never_passed(
     assert "pins no sdist" in wheel["rebuild"]["note"]
     assert wheel["state"] == "not checked"
     assert code == 3
+
+
+@pytest.mark.parametrize(
+    ("members", "note", "expected"),
+    [
+        (["demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/RECORD"], "",
+         "recipe not reproduced (the build environment differs): differs in demo-1.0.dist-info/METADATA, "
+         "demo-1.0.dist-info/RECORD"),
+        (["demo-1.0.dist-info/RECORD", "demo/__init__.py"], "",
+         "code differs: differs in demo/__init__.py"),
+        ([], "built on Windows: CRLF line endings in METADATA",
+         "recipe not reproduced (the build environment differs): built on Windows: CRLF line endings in "
+         "METADATA"),
+    ],
+)  # fmt: skip
+def test_a_different_rebuild_says_whether_the_code_or_only_the_recipe_differs(
+    members: list[str], note: str, expected: str
+) -> None:
+    # the distinction `vouch rebuild` heads its report with, kept in verify's reason for the wheel
+    artifact = ArtifactVerdict("demo-1.0-py3-none-any.whl", "a" * 64, "b" * 64, Verdict.DIFFERENT,
+                               differences=tuple({"member": m} for m in members), note=note)  # fmt: skip
+    assert note_of(artifact) == expected

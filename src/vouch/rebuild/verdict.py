@@ -10,6 +10,7 @@ the members and aspects that differ. An artifact that could not be compared is `
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -38,6 +39,13 @@ NORMALISABLE_ASPECTS = frozenset(
         "compression",
     }
 )
+
+
+def code_members(members: Sequence[str]) -> list[str]:
+    """The differing members that are not what the build environment writes (PKG-INFO, egg-info, a
+    wheel's METADATA, WHEEL and RECORD): a difference there is "code differs", elsewhere only
+    "recipe not reproduced"."""
+    return [member for member in members if not _ENVIRONMENT_MEMBER.search(member)]
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,7 @@ class RebuildReport:
             aspects = sorted({n.aspect for a in self.artifacts for n in a.normalisations})
             return f"reproduced after named normalisations: {', '.join(aspects)}"
         members = [str(d.get("member") or "(archive)") for a in self.artifacts for d in a.differences]
-        code = [m for m in members if not _ENVIRONMENT_MEMBER.search(m)]
+        code = code_members(members)
         if code:
             more = f" and {len(code) - 8} more" if len(code) > 8 else ""
             return f"code differs: {', '.join(code[:8])}{more}"

@@ -11,7 +11,7 @@ How a verdict changes a wheel's state (``fold``):
 ```
 bit-identical     unchanged
 equivalent        failed, unless the verify policy accepts "equivalent" for the project
-different         failed, with the rebuild's note
+different         failed, with the rebuild's note: "code differs" or "recipe not reproduced"
 not rebuilt       unchanged (a compiled wheel: vouch rebuilds pure-Python wheels only)
 not checked       "not checked" unless already failed, drift or lost (the rebuild could not run or
                   timed out, or the input pins no sdist of the release to rebuild from)
@@ -26,7 +26,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from vouch.errors import VouchError
-from vouch.rebuild.verdict import ArtifactVerdict
+from vouch.rebuild.verdict import ArtifactVerdict, code_members
 from vouch.rebuild.verdict import Verdict as RebuildVerdict
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import State
@@ -102,22 +102,25 @@ def rebuild_release(task: RebuildTask) -> ReleaseRebuild:
         report = rebuild_published(PublishedOptions(f"pypi:{task.release}", index_url=task.index_url))
     except VouchError as exc:
         return ReleaseRebuild(problem=f"the rebuild could not run: {exc}")
-    return ReleaseRebuild({a.expected_sha256: Rebuilt(str(a.verdict), _note(a))
+    return ReleaseRebuild({a.expected_sha256: Rebuilt(str(a.verdict), note_of(a))
                            for a in report.artifacts if a.expected_sha256})  # fmt: skip
 
 
-def _note(artifact: ArtifactVerdict) -> str:
+def note_of(artifact: ArtifactVerdict) -> str:
     if artifact.verdict is RebuildVerdict.BIT_IDENTICAL:
         return "bit-identical to its rebuild from the sdist"
     if artifact.verdict is RebuildVerdict.EQUIVALENT:
         aspects = sorted({n.aspect for n in artifact.normalisations})
         return f"identical to its rebuild only after normalising {', '.join(aspects) or 'the archive'}"
     members = [str(d.get("member") or "(archive)") for d in artifact.differences]
-    more = f" and {len(members) - 8} more" if len(members) > 8 else ""
-    shown = f"{', '.join(members[:8])}{more}" if members else ""
-    return "; ".join(part for part in (artifact.note, f"differs in {shown}" if shown else "") if part) or (
-        "differs from its rebuild from the sdist"
-    )
+    code = code_members(members)
+    shown = code or members
+    more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
+    listed = f"{', '.join(shown[:8])}{more}"
+    # as `vouch rebuild` heads its report: content the environment does not write is "code differs"
+    kind = "code differs" if code else "recipe not reproduced (the build environment differs)"
+    detail = "; ".join(part for part in (artifact.note, f"differs in {listed}" if shown else "") if part)
+    return f"{kind}: {detail or 'differs from its rebuild from the sdist'}"
 
 
 def fold(judgement: Judgement, rebuilt: Rebuilt, *, accept_equivalent: bool) -> Judgement:
