@@ -5,8 +5,11 @@ from pathlib import Path
 import pytest
 
 from tests.pep740_assets import pep740_assets
+from tests.verify_index import index, own_cache
 
-__all__ = ["pep740_assets"]  # the session fixture that downloads the PEP 740 assets, for every module
+# fixtures for every module: the session one that downloads the PEP 740 assets, and the verify tests'
+# loopback index and per-test cache
+__all__ = ["index", "own_cache", "pep740_assets"]
 
 
 @pytest.fixture(scope="session")

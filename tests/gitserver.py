@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
+
+from tests.hostile import running
 
 
 @dataclass
@@ -77,15 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
 @contextmanager
 def serve_git(root: Path) -> Iterator[GitServer]:
     """Serve every bare repository under ``root`` at ``http://127.0.0.1:PORT/NAME``."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    state = GitServer(root, httpd.server_address[1])
-    httpd.RequestHandlerClass = type("Bound", (_Handler,), {"state": state})
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running() as httpd:
+        state = GitServer(root, httpd.server_address[1])
+        httpd.RequestHandlerClass = type("Bound", (_Handler,), {"state": state})
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()

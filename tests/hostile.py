@@ -111,14 +111,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(host: str = "127.0.0.1") -> Iterator[Server]:
-    httpd = ThreadingHTTPServer((host, 0), _Handler)
+    with running(host) as httpd:
+        state = Server(host, httpd.server_address[1])
+        httpd.RequestHandlerClass = type("Bound", (_Handler,), {"server_state": state})
+        yield state
+
+
+@contextmanager
+def running(host: str = "127.0.0.1") -> Iterator[ThreadingHTTPServer]:
+    """A threading HTTP server on a free loopback port, serving until the block ends; the caller
+    sets its ``RequestHandlerClass`` (bound to state that knows the port) before telling anyone."""
+    httpd = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
     httpd.daemon_threads = True
-    state = Server(host, httpd.server_address[1])
-    httpd.RequestHandlerClass = type("Bound", (_Handler,), {"server_state": state})
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield state
+        yield httpd
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -9,12 +9,10 @@ and the digest is the one the lock pins.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hostile import serve
 from tests.pep740_assets import DISTS, PA, TRUSTED_ROOT
 from tests.test_provenance import use_private_sigstore_cache
 from tests.verify_index import Index, Served, pylock, states, verify, write_lock
@@ -36,12 +34,6 @@ def _caches(
 ) -> None:
     use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
     monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
 
 
 def provenance(filename: str, environment: str | None = None) -> bytes:

@@ -3,12 +3,10 @@ recorded one; and an index that answers badly leaves files "not checked" (exit 3
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hostile import serve
 from tests.verify_index import Index, states, verify, write_lock
 from vouch.verify.continuity import judge
 from vouch.verify.model import Earlier, FileOutcome, History, Outcome, State
@@ -73,12 +71,6 @@ def test_first_use_is_verified_and_an_unread_history_is_not_checked() -> None:
 def test_the_index_check_comes_first() -> None:
     wrong = found(Outcome(State.VERIFIED, identity=GH), Outcome(State.FAILED, "another sha256"))
     assert judge(wrong, history(("1.9", GH)), GH, from_lock=False).state is State.FAILED
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
 
 
 ESCAPING = b'{"files": [{"filename": "../x.tar.gz", "url": "/x", "hashes": {}}]}'

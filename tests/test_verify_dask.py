@@ -17,16 +17,14 @@ from typing import Any
 import pytest
 
 from tests.dask_cluster import loopback_cluster
-from tests.hostile import Route, serve
+from tests.hostile import Route
 from tests.verify_index import Index, Served, verify, write_lock
 from vouch.verify.fanout import Call, run_calls
 
 PROJECTS = 10  # two files each: 20 files, and 10 histories
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def slowed(route: Route, seconds: float) -> Route:
@@ -35,12 +33,6 @@ def slowed(route: Route, seconds: float) -> Route:
         route(handler)
 
     return answer
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
 
 
 def lock_of_twenty(index: Index, tmp_path: Path, delay: float = 0.0) -> Path:

@@ -4,12 +4,10 @@ the bytes the index serves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hostile import serve
 from tests.keys import ssh_key
 from tests.verify_index import Index, Served, states, verify, write_lock
 from vouch.cli import main
@@ -19,15 +17,7 @@ WHEEL = "laptop_demo-1.0-py3-none-any.whl"
 COMMIT = "3" * 40
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def release(tmp_path: Path, index: Index) -> list[Served]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from tests.clirun import run
-from tests.hostile import endless, serve
+from tests.hostile import endless
 from tests.keys import ssh_key
 from tests.test_verify_evidence import SDIST, WHEEL, release, sign
 from tests.verify_index import Index, states, write_lock
@@ -27,15 +26,7 @@ from vouch.verify.sources import parse_source
 SECRET = "s3cret-token"  # noqa: S105 - a URL credential that must never be shown
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def url_with_credentials(index: Index, path: str) -> str:

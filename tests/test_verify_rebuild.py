@@ -47,9 +47,7 @@ def index(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
     served.stop()
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def lock(dist: Path, directory: Path) -> Path:

@@ -19,22 +19,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.hostile import serve
 from tests.verify_index import Index, states, verify, write_lock
 from vouch.cli import main
 from vouch.errors import UsageError
 from vouch.verify.store import SCHEMA_VERSION, Store, schema_version
 
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
-
-
-@pytest.fixture
-def index() -> Iterator[Index]:
-    with serve() as server:
-        yield Index(server)
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 def test_results_and_recorded_publishers_survive_reopening(tmp_path: Path) -> None:

@@ -9,14 +9,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hostile import Server, send
+import pytest
+
+from tests.hostile import Server, send, serve
 from vouch.cli import main
 
 INTEGRITY = "application/vnd.pypi.integrity.v1+json"
+
+
+@pytest.fixture
+def index() -> Iterator[Index]:
+    """A loopback PEP 691 index of the test's own (every module may define an ``index`` of its own)."""
+    with serve() as server:
+        yield Index(server)
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vouch cache of the test's own: verify's default database lives there, so no test reads
+    results another one settled."""
+    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ FROM_TAG_DIR = "from-tag"  # --out keeps the wheels built from the tag's sdist i
 _SPEC = re.compile(r"^pypi:(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
 
+# one venv per build lock in a run: (requirements, exclude-newer) -> its prepared environment
+Environments = dict[tuple[tuple[str, ...], str | None], Environment]
+
+
 @dataclass(frozen=True)
 class PublishedOptions:
     spec: str
@@ -165,7 +169,7 @@ def rebuild_published(
                                       host=host, progress=progress)  # fmt: skip
         wheels: list[WheelRebuild] = []
         published_wheels: list[Path] = []
-        envs: dict[tuple[tuple[str, ...], str | None], Environment] = {}
+        envs: Environments = {}
         for number, wheel_file in enumerate(release.wheels, 1):
             progress(f"wheel {number} of {len(release.wheels)}: {wheel_file.filename}")
             published = index.download(wheel_file, progress)
@@ -231,7 +235,7 @@ def _rebuild_wheel(
     gzip_mtime: int,
     progress: Progress,
     host: Host,
-    envs: dict[tuple[tuple[str, ...], str | None], Environment],
+    envs: Environments,
     what: str = "the published sdist",
 ) -> WheelRebuild:
     """Infer ``published``'s recipe, prepare its environment (or take the one ``envs`` holds for the
@@ -287,7 +291,7 @@ def _wheels_from_tag(
     gzip_mtime: int,
     progress: Progress,
     host: Host,
-    envs: dict[tuple[tuple[str, ...], str | None], Environment],
+    envs: Environments,
 ) -> list[WheelRebuild]:
     """Each published wheel built again, from the sdist rebuilt from the tag, by the same rules as from
     the published sdist (the release's gzip time included): the wheel traced to the tag."""
