@@ -40,10 +40,10 @@ from vouch.errors import ProjectConfigError, UsageError, VerificationError, Vouc
 from vouch.index.simple import SimpleIndex, files_of_release
 from vouch.policy.model import MAX_POLICY_BYTES, Policy, parse_policy
 from vouch.trust import Trust
-from vouch.untrusted import DocumentError, load_toml, read_regular_file
+from vouch.untrusted import DocumentError, load_toml
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import Outcome, State
-from vouch.verify.sources import MAX_LOCAL_EVIDENCE_BYTES, Fetched, Reader, Source, parse_source
+from vouch.verify.sources import MAX_LOCAL_EVIDENCE_BYTES, Fetched, Reader, Source, parse_source, read_local
 
 ACCEPTABLE = frozenset({State.NONE, State.LOST, State.UNCHECKED})
 EQUIVALENT = "equivalent"  # a rebuild's verdict (``vouch verify --rebuild``), accepted like a state
@@ -76,13 +76,9 @@ def load_verify_policy(path: Path | None, *, unsafe_http_loopback: bool = False)
     from packaging.utils import canonicalize_name  # noqa: PLC0415
 
     try:
-        document = load_toml(read_regular_file(path, "the verify policy"), str(path))
-    except FileNotFoundError:
-        raise UsageError(f"the verify policy {path} does not exist") from None
+        document = load_toml(read_local(path, "the verify policy"), str(path))
     except DocumentError as exc:
         raise ProjectConfigError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     if set(document) - {"projects"} or not isinstance(document.get("projects", {}), dict):
         raise ProjectConfigError(f"{path}: a verify policy holds one [projects.NAME] table per project")
     projects: dict[str, ProjectPolicy] = {}

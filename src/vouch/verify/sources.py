@@ -30,7 +30,7 @@ from vouch.errors import NetworkError, ProjectConfigError, UsageError
 from vouch.host import Host
 from vouch.index.http import BoundedClient
 from vouch.index.urls import parse_url, redact
-from vouch.untrusted import DocumentError, read_regular_file
+from vouch.untrusted import MAX_DOCUMENT_BYTES, DocumentError, read_regular_file
 
 MAX_EVIDENCE_BYTES = 16 << 20  # an evidence file at a URL: one line per signer and release, a few KiB each
 MAX_LOCAL_EVIDENCE_BYTES = 256 << 20  # a local one (vouch check reads thousands of lines)
@@ -118,17 +118,23 @@ class Reader:
         if source.url is None:
             assert source.path is not None  # noqa: S101 - a Source is a path or a URL
             limit = max_bytes if local_max_bytes is None else local_max_bytes
-            try:
-                return Fetched(source, read_regular_file(source.path, what, max_bytes=limit))
-            except FileNotFoundError:
-                raise UsageError(f"{what} {source.path} does not exist") from None
-            except DocumentError as exc:
-                raise ProjectConfigError(str(exc)) from None
-            except OSError as exc:
-                raise UsageError(f"cannot read {what} {source.path}: {exc.strerror}") from exc
+            return Fetched(source, read_local(source.path, what, max_bytes=limit))
         shown = source.shown
         with self._http.stream(source.url, doing=f"fetching {what}") as response:
             if response.status_code != 200:
                 raise NetworkError(f"{what} at {shown} answered HTTP {response.status_code}")
             data = self._http.read(response, max_bytes, f"{what} at {shown}")
         return Fetched(source, data)
+
+
+def read_local(path: Path, what: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """The bytes of a local policy or evidence file the verify policy names: a missing or unreadable
+    file is a usage error, one that is not a regular file or too large a configuration error."""
+    try:
+        return read_regular_file(path, what, max_bytes=max_bytes)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except DocumentError as exc:
+        raise ProjectConfigError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
