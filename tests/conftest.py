@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.localindex import local_index
 from tests.pep740_assets import pep740_assets
 from tests.verify_index import index, own_cache
 
-# fixtures for every module: the session one that downloads the PEP 740 assets, and the verify tests'
-# loopback index and per-test cache
-__all__ = ["index", "own_cache", "pep740_assets"]
+# fixtures for every module: the session one that downloads the PEP 740 assets, a pypiserver of the
+# test's own, and the verify tests' loopback index and per-test cache
+__all__ = ["index", "local_index", "own_cache", "pep740_assets"]
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from passlib.apache import HtpasswdFile
 
 USER, PASSWORD = "releaser", "correct-horse-battery-staple"
@@ -63,3 +65,12 @@ class LocalIndex:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+@pytest.fixture
+def local_index(tmp_path: Path) -> Iterator[LocalIndex]:
+    """A pypiserver of the test's own, on loopback."""
+    served = LocalIndex(tmp_path / "index")
+    served.start()
+    yield served
+    served.stop()

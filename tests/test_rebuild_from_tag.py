@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,27 +21,20 @@ from vouch.archive.members import Member, MemberType
 from vouch.rebuild.fromtag import sdist_branch
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> Iterator[LocalIndex]:
-    served = LocalIndex(tmp_path / "index")
-    served.start()
-    yield served
-    served.stop()
-
-
-def publish(files: tuple[Path, ...], index: LocalIndex) -> None:
+def publish(files: tuple[Path, ...], local_index: LocalIndex) -> None:
     for path in files:
-        shutil.copyfile(path, index.packages / path.name)
+        shutil.copyfile(path, local_index.packages / path.name)
 
 
 def test_intree_release_is_traced_to_its_tag(
-    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = tmp_path / "repo"
     make_repo(repo, intree.files(), tag="v1.0")
-    publish(build_release(repo, tmp_path / "dist", isolation=False), index)
+    publish(build_release(repo, tmp_path / "dist", isolation=False), local_index)
     code, out, err = run(
-        ["rebuild", "pypi:demo-intree==1.0", "--index", index.simple_url, "--source", str(repo), "--json"],
+        ["rebuild", "pypi:demo-intree==1.0", "--index", local_index.simple_url, "--source", str(repo),
+         "--json"],
         capsys,
     )
     report = json.loads(out)
@@ -72,7 +64,7 @@ def test_intree_release_is_traced_to_its_tag(
     assert code == 1, err  # the sdist is only equivalent (its gzip header and member times differ)
     kept = tmp_path / "kept"
     code, _, err = run(
-        ["rebuild", "pypi:demo-intree==1.0", "--index", index.simple_url, "--source", str(repo),
+        ["rebuild", "pypi:demo-intree==1.0", "--index", local_index.simple_url, "--source", str(repo),
          "--accept-equivalent", "--out", str(kept)],
         capsys,
     )  # fmt: skip
@@ -83,15 +75,15 @@ def test_intree_release_is_traced_to_its_tag(
 
 
 def test_intree_tampered_sdist_fails_naming_the_members(
-    tmp_path: Path, index: LocalIndex, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, local_index: LocalIndex, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = tmp_path / "repo"
     make_repo(repo, intree.files(), tag="v1.0")
     sdist, wheel = build_release(repo, tmp_path / "dist", isolation=False)
     tamper_sdist(sdist, append_line("demo_intree-1.0/demo_intree/__init__.py", "import os; os.system('id')"))
     tamper_sdist(sdist, add_file("demo_intree-1.0/demo_intree/_hook.py", b"payload = 1\n"))
-    publish((sdist, wheel), index)
-    args = ["rebuild", "pypi:demo-intree==1.0", "--index", index.simple_url, "--source", str(repo)]
+    publish((sdist, wheel), local_index)
+    args = ["rebuild", "pypi:demo-intree==1.0", "--index", local_index.simple_url, "--source", str(repo)]
     code, out, err = run(args, capsys)
     assert code == 1, err
     headline = "code differs: the sdist is not tag v1.0: demo_intree/__init__.py, demo_intree/_hook.py"
@@ -157,18 +149,18 @@ def test_release_from_a_backend_is_traced_and_tampering_is_caught(
     backend: str,
     backend_wheels: Path,
     tmp_path: Path,
-    index: LocalIndex,
+    local_index: LocalIndex,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     project, files, tag, version_files = RELEASES[backend]
     repo = tmp_path / "repo"
     make_repo(repo, files, executables=project.executables, tag=tag)
     for wheel in backend_wheels.iterdir():
-        shutil.copyfile(wheel, index.packages / wheel.name)
-    sdist, wheel = build_release(repo, tmp_path / "dist", env={"UV_INDEX_URL": index.simple_url})
-    publish((sdist, wheel), index)
+        shutil.copyfile(wheel, local_index.packages / wheel.name)
+    sdist, wheel = build_release(repo, tmp_path / "dist", env={"UV_INDEX_URL": local_index.simple_url})
+    publish((sdist, wheel), local_index)
     spec = f"pypi:{project.dist}=={project.version}"
-    args = ["rebuild", spec, "--index", index.simple_url, "--source", str(repo), "--json"]
+    args = ["rebuild", spec, "--index", local_index.simple_url, "--source", str(repo), "--json"]
     code, out, err = run(args, capsys)
     report = json.loads(out)
     source = report["source"]
@@ -198,7 +190,7 @@ def test_release_from_a_backend_is_traced_and_tampering_is_caught(
     module = f"{project.dist}/__init__.py"
     tamper_sdist(sdist, append_line(f"{top}/{module}", "import os; os.system('id')"))
     tamper_sdist(sdist, add_file(f"{top}/{project.dist}/_hook.py", b"payload = 1\n"))
-    (index.packages / sdist.name).write_bytes(sdist.read_bytes())
+    (local_index.packages / sdist.name).write_bytes(sdist.read_bytes())
     code, out, _ = run(args, capsys)
     assert code == 1
     members = {m["member"]: m["class"] for m in json.loads(out)["source"]["members"]}

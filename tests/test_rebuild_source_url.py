@@ -33,21 +33,13 @@ SEAM = RemotePolicy(loopback_http=True)
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[LocalIndex]:
-    served = LocalIndex(tmp_path / "index")
-    served.start()
-    yield served
-    served.stop()
-
-
-@pytest.fixture
 def server(tmp_path: Path) -> Iterator[GitServer]:
     (tmp_path / "served").mkdir()
     with serve_git(tmp_path / "served") as served:
         yield served
 
 
-def release(tmp_path: Path, index: LocalIndex, server: GitServer, project_urls: str) -> Path:
+def release(tmp_path: Path, local_index: LocalIndex, server: GitServer, project_urls: str) -> Path:
     """demo-intree 1.0 tagged v1.0, its PKG-INFO naming ``project_urls``, served as demo.git and
     published on the index."""
     files = intree.files()
@@ -62,17 +54,18 @@ def release(tmp_path: Path, index: LocalIndex, server: GitServer, project_urls: 
     subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], env=os.environ | GIT_ENV,
                    check=True, capture_output=True)  # fmt: skip
     for path in build_release(repo, tmp_path / "dist", isolation=False):
-        shutil.copyfile(path, index.packages / path.name)
+        shutil.copyfile(path, local_index.packages / path.name)
     return repo
 
 
 def test_project_url_names_the_repository_and_the_sdist_is_traced(
-    tmp_path: Path, index: LocalIndex, server: GitServer
+    tmp_path: Path, local_index: LocalIndex, server: GitServer
 ) -> None:
     url = server.url("demo.git")
     urls = f"Project-URL: Homepage, https://example.org/\nProject-URL: Source, {url}\n"
-    release(tmp_path, index, server, urls)
-    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions("auto", policy=SEAM))
+    release(tmp_path, local_index, server, urls)
+    source = SourceOptions("auto", policy=SEAM)
+    options = PublishedOptions(SPEC, index_url=local_index.simple_url, source=source)
     report = rebuild_published(options)
     assert report.source is not None
     assert report.source.ok, report.source
@@ -83,7 +76,7 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
     assert any(r.startswith("POST /demo.git/git-upload-pack") for r in server.requests)
     # the same repository named on the command line
     server.requests.clear()
-    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions(url, policy=SEAM))
+    options = PublishedOptions(SPEC, index_url=local_index.simple_url, source=SourceOptions(url, policy=SEAM))
     named = rebuild_published(options)
     assert named.source is not None
     assert named.source.ok
@@ -92,7 +85,8 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
     assert server.requests
     # a revision named with --rev (here the tag's commit, fetched by its id)
     commit = named.source.commit
-    options = PublishedOptions(SPEC, index_url=index.simple_url, source=SourceOptions(url, commit, SEAM))
+    source = SourceOptions(url, commit, SEAM)
+    options = PublishedOptions(SPEC, index_url=local_index.simple_url, source=source)
     by_commit = rebuild_published(options)
     assert by_commit.source is not None
     assert by_commit.source.ok
@@ -100,11 +94,11 @@ def test_project_url_names_the_repository_and_the_sdist_is_traced(
 
 
 def test_missing_tag_at_the_url_is_a_usage_error(
-    tmp_path: Path, index: LocalIndex, server: GitServer
+    tmp_path: Path, local_index: LocalIndex, server: GitServer
 ) -> None:
-    release(tmp_path, index, server, "")
+    release(tmp_path, local_index, server, "")
     options = PublishedOptions(
-        SPEC, index_url=index.simple_url, source=SourceOptions(server.url("demo.git"), "v9.9", SEAM)
+        SPEC, index_url=local_index.simple_url, source=SourceOptions(server.url("demo.git"), "v9.9", SEAM)
     )
     with pytest.raises(SourceError, match=r"no tag for demo-intree 1.0 at http://127.0.0.1:\d+/demo.git"):
         rebuild_published(options)
@@ -123,14 +117,14 @@ def test_missing_tag_at_the_url_is_a_usage_error(
 def test_hostile_project_url_is_refused_and_nothing_is_cloned(
     case: tuple[str, str],
     tmp_path: Path,
-    index: LocalIndex,
+    local_index: LocalIndex,
     server: GitServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     project_url, refusal = case
     hostile = project_url.format(port=server.port)
-    release(tmp_path, index, server, f"Project-URL: Source, {hostile}\n")
-    code, out, err = run(["rebuild", SPEC, "--index", index.simple_url, "--source", "auto"], capsys)
+    release(tmp_path, local_index, server, f"Project-URL: Source, {hostile}\n")
+    code, out, err = run(["rebuild", SPEC, "--index", local_index.simple_url, "--source", "auto"], capsys)
     assert code == 2, out + err
     assert refusal in err
     assert "Project-URL 'Source'" in err
@@ -148,10 +142,10 @@ def test_hostile_project_url_is_refused_and_nothing_is_cloned(
     ],
 )
 def test_hostile_source_url_is_refused_before_git_runs(
-    url: str, tmp_path: Path, index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
+    url: str, tmp_path: Path, local_index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    release(tmp_path, index, server, "")
-    args = ["rebuild", SPEC, "--index", index.simple_url, "--source", url.format(port=server.port)]
+    release(tmp_path, local_index, server, "")
+    args = ["rebuild", SPEC, "--index", local_index.simple_url, "--source", url.format(port=server.port)]
     code, out, err = run(args, capsys)
     assert code == 2, out + err
     assert "is refused" in err
@@ -160,10 +154,10 @@ def test_hostile_source_url_is_refused_before_git_runs(
 
 
 def test_release_without_a_repository_url_says_so(
-    tmp_path: Path, index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, local_index: LocalIndex, server: GitServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    release(tmp_path, index, server, "Project-URL: Documentation, https://example.org/docs\n")
-    code, _, err = run(["rebuild", SPEC, "--index", index.simple_url, "--source", "auto"], capsys)
+    release(tmp_path, local_index, server, "Project-URL: Documentation, https://example.org/docs\n")
+    code, _, err = run(["rebuild", SPEC, "--index", local_index.simple_url, "--source", "auto"], capsys)
     assert code == 2
     assert "no Project-URL of the release names its repository (labels: Documentation)" in err
 
