@@ -39,7 +39,6 @@ import contextlib
 import difflib
 import hashlib
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +57,7 @@ from vouch.archive.stream import (
 from vouch.archive.tarstream import FNAME, GzipHeader, TarListing
 from vouch.errors import CheckError, UsageError
 
-__all__ = ["DiffReport", "Difference", "archive_kind", "diff_paths", "open_listing", "unified_diff"]
+__all__ = ["DiffReport", "Difference", "archive_kind", "diff_paths", "make_listing", "unified_diff"]
 
 TEXT_BUDGET = 32 << 20  # text members held at once, per side, to build unified diffs
 KINDS = {"sdist": "an sdist (.tar.gz)", "zip": "a wheel or zip", "directory": "a directory"}
@@ -108,22 +107,13 @@ def archive_kind(path: Path) -> str:
 
 
 def make_listing(path: Path, kind: str, limits: Limits = DEFAULT_LIMITS) -> Listing:
-    """The listing of one side (``kind`` from :func:`archive_kind`); the caller closes it."""
+    """The listing of one side (``kind`` from :func:`archive_kind`), read whole; the caller closes it
+    (a zip's stays open while it is compared)."""
     if kind == "sdist":
         return TarListing(path, limits)
     if kind == "zip":
         return ZipListing(path, limits)
     return DirectoryListing(path, limits)
-
-
-@contextlib.contextmanager
-def open_listing(path: Path, kind: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[Listing]:
-    """The listing of one side, with its files closed afterwards."""
-    listing = make_listing(path, kind, limits)
-    try:
-        yield listing
-    finally:
-        listing.close()
 
 
 def _open_both(stack: contextlib.ExitStack, paths: tuple[Path, Path], kind: str,

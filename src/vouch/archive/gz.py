@@ -77,8 +77,8 @@ class Inflated:
     """The tar stream inside a ``.tar.gz``, inflated with zlib-ng (which checks the gzip header and each
     member's CRC-32 and length, as zlib does, in half zlib's time: 0.08 s instead of 0.17 s for
     Django's sdist; inflating has one right answer, so the choice changes no output), counted and
-    capped as it goes; read in chunks of at least 64 KiB,
-    then served from memory, since tar headers are read 512 bytes at a time."""
+    capped as it goes; read in chunks of at least 64 KiB, then served from memory, since tar headers
+    are read 512 bytes at a time."""
 
     def __init__(self, raw: BinaryIO, limits: Limits) -> None:
         self._raw, self.limits = raw, limits
