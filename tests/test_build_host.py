@@ -28,12 +28,19 @@ def test_every_process_of_a_build_runs_through_the_host_and_its_clock_dates_the_
     assert programs[0] == "git"
     assert {"git", "uv", "python"} <= set(programs)
     pythons = [command for command in runner.argvs() if Path(command[0]).name == "python"]
-    hooks = [command[2] for command in pythons if command[1].endswith("_in_process.py")]
+    hooks, others = [], []
+    for command in pythons:  # a hook: [python, (transport.py,) _in_process.py, hook, control folder]
+        script = command[2] if command[1].endswith("transport.py") else command[1]
+        if script.endswith("_in_process.py"):
+            hooks.append((Path(command[1]).name, command[-2]))
+        else:
+            others.append(tuple(command[1:3]))
+    # the build hooks through the script that has their archives written uncompressed
     assert hooks == [
-        "get_requires_for_build_sdist", "build_sdist", "get_requires_for_build_wheel", "build_wheel",
+        ("_in_process.py", "get_requires_for_build_sdist"), ("transport.py", "build_sdist"),
+        ("_in_process.py", "get_requires_for_build_wheel"), ("transport.py", "build_wheel"),
     ]  # fmt: skip
     # and the build environment's modules compiled once, beside the hooks
-    others = [command[1:3] for command in pythons if not command[1].endswith("_in_process.py")]
     assert others == [("-m", "compileall")]
     uv = [command[1:3] for command in runner.argvs() if Path(command[0]).name == "uv"]
     assert ("venv", "--quiet") in uv  # the in-tree backend needs nothing installed, so no pip install

@@ -14,8 +14,9 @@ step is one call, with its side effects through a :class:`~vouch.host.Runner` or
     check the revision out into a new clone at ``dest``; return the project folder.
 ``choose_lock(options, project, system, *, uv, run, progress)`` -> :class:`LockChoice`
     ``--build-lock``, else ``build-requirements.lock`` at the revision, else a new resolution.
-``prepare_environment(packages, work, *, index, interpreter, uv, cache_dir, source_date_epoch, run)``
-    -> :class:`Environment`: the locked wheels installed into ``work/venv``, and the backend runner.
+``prepare_environment(packages, work, *, index, interpreter, uv, cache_dir, source_date_epoch, run,
+uncompressed_archives)`` -> :class:`Environment`: the locked wheels installed into ``work/venv``,
+    and the backend runner (writing its archives uncompressed where vouch normalises them).
 ``Environment.build(tree, distribution, outdir)`` -> ``Path``
     run the backend's hooks (sdist or wheel) on ``tree`` in that environment; the raw file.
 ``build_distributions(environment, project, work, *, source_date_epoch, compressor, progress)``
@@ -198,7 +199,7 @@ def build(options: BuildOptions, progress: Progress = _noop, *, host: Host | Non
         progress("installing the build environment")
         environment = prepare_environment(
             lock.packages, tmp, index_url=options.index_url, interpreter=options.interpreter, uv=uv,
-            cache_dir=options.cache_dir, source_date_epoch=sde, run=host.run,
+            cache_dir=options.cache_dir, source_date_epoch=sde, run=host.run, uncompressed_archives=True,
         )  # fmt: skip
         progress(f"building the sdist with {system.backend}")
         compressor = compressor_for(NORMALIZER_VERSION)
@@ -263,15 +264,19 @@ def prepare_environment(
     cache_dir: Path,
     source_date_epoch: int | None,
     run: Runner = run_process,
+    uncompressed_archives: bool = False,
 ) -> Environment:
     """Install exactly the locked wheels (hash-checked, from the cache or the index) into
-    ``work/venv``; the backend runs with ``work/home`` and ``work/tmp`` and the hermetic environment."""
+    ``work/venv``; the backend runs with ``work/home`` and ``work/tmp`` and the hermetic environment.
+    ``uncompressed_archives`` where only the members of the backend's archives are read (see
+    :class:`~vouch.builder.hooks.BackendRunner`), never where its bytes are compared."""
     with SimpleIndex(index_url, cache_dir=cache_dir / "dists") as index:
         venv = work / "venv"
         installed = install_locked(packages, index, interpreter, venv, uv=uv, cache_dir=cache_dir, run=run)
     backend = BackendRunner(
-        venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=source_date_epoch, run=run
-    )
+        venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=source_date_epoch,
+        run=run, uncompressed_archives=uncompressed_archives,
+    )  # fmt: skip
     return Environment(installed, backend)
 
 

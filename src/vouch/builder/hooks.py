@@ -15,6 +15,7 @@ import pyproject_hooks
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from vouch.builder import transport
 from vouch.builder.env import UMASK, hermetic_environment
 from vouch.builder.lock import applies
 from vouch.errors import BuildFailedError, LockMismatchError, ProjectConfigError
@@ -27,12 +28,18 @@ Distribution = Literal["sdist", "wheel"]
 
 class BackendRunner:
     """Calls backend hooks in ``venv`` with the hermetic environment and umask 022, keeping the
-    backend's output so that a failure can show its last lines."""
+    backend's output so that a failure can show its last lines.
+
+    With ``uncompressed_archives`` (where vouch normalises the backend's archives, so their
+    compression is thrown away), the build hooks run through :mod:`vouch.builder.transport`, which
+    has the backend write its archive without compression."""
 
     def __init__(
-        self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process
-    ) -> None:
+        self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process,
+        uncompressed_archives: bool = False,
+    ) -> None:  # fmt: skip
         self.run = run
+        self.uncompressed_archives = uncompressed_archives
         self.venv = venv
         self.python = venv / "bin" / "python"
         self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
@@ -45,6 +52,9 @@ class BackendRunner:
         extra_environ: Mapping[str, str] | None = None,
     ) -> None:
         env = self.env | dict(extra_environ or {})
+        if self.uncompressed_archives and len(cmd) == 4 and cmd[2] in transport.OUTPUT_FOLDER:
+            # pyproject_hooks' [python, _in_process.py, hook, control_dir], through the script
+            cmd = [cmd[0], str(Path(transport.__file__).resolve()), *cmd[1:]]
         result = self.run(cmd, cwd=None if cwd is None else Path(cwd), env=env, umask=UMASK)
         self.output.extend((result.out + result.err).splitlines())
         if result.returncode != 0:  # pyproject_hooks turns this into the backend's failure
