@@ -69,3 +69,17 @@ def test_setuptools_scm_own_backend_gets_the_wheel_package(capsys: pytest.Captur
     origins = report["recipe"]["origins"]
     assert origins["wheel==0.43.0"] == "the wheel's WHEEL Generator: bdist_wheel (0.43.0)"
     assert "wheel==0.43.0" in report["recipe"]["resolved"]
+
+
+@pytest.mark.network
+def test_botocore_data_files_compressed_after_the_build_are_named(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, err = rebuild("pypi:botocore==1.38.27", capsys)
+    assert code == 1, err
+    (wheel,) = report["artifacts"]
+    copies = [d for d in wheel["differences"] if d["aspects"] == ["gzipped-after-build"]]
+    assert len(copies) == 875  # every botocore/data/**/*.json.gz is the rebuilt *.json, compressed
+    assert all(d["member"] == d["gzipped-after-build"]["rebuilt"] + ".gz" for d in copies)
+    others = sorted(d["member"] for d in wheel["differences"] if d not in copies)
+    assert others == ["botocore-1.38.27.dist-info/METADATA", "botocore-1.38.27.dist-info/RECORD"]
+    assert str(report["headline"]).startswith("recipe not reproduced")
+    assert "875 files of the published wheel" in report["headline"]

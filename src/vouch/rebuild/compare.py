@@ -2,7 +2,9 @@
 differences. Equivalence is never inferred from the diff alone: both archives are normalised
 and must then be byte-identical. Archives that differ by their deflate streams alone (another
 zlib, another compressor version) are "equivalent: compression differs", naming the compressors
-when the caller knows them (a rebuild of a build record does), never a bare "different"."""
+when the caller knows them (a rebuild of a build record does), never a bare "different". Wheel
+members that are the rebuild's files gzip-compressed after the build are named as such
+(:mod:`vouch.rebuild.gzipped`): different, with a note that says why."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from vouch.archive.diff import DiffReport, diff_paths
 from vouch.archive.normalize import normalize_archive
 from vouch.digests import file_sha256
 from vouch.errors import ArchiveError
+from vouch.rebuild.gzipped import ASPECT as GZIPPED
+from vouch.rebuild.gzipped import gzipped_copies
+from vouch.rebuild.gzipped import note as gzipped_note
 from vouch.rebuild.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
 
 # clamping every timestamp to 1980 makes two archives' times agree whatever they were
@@ -30,6 +35,14 @@ def compare_artifacts(
         return ArtifactVerdict(expected.name, expected_sha, rebuilt_sha, Verdict.BIT_IDENTICAL)
     report = diff_paths(expected, rebuilt, max_lines=max_lines)
     normalisations, real = split_differences(report)
+    if report.kind == "zip":
+        real = gzipped_copies(expected, rebuilt, real)
+    copies = [d["member"] for d in real if d["aspects"] == [GZIPPED]]
+    if copies:  # a step after the build: a real difference, never "equivalent"
+        return ArtifactVerdict(
+            expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT, normalisations, tuple(real),
+            note=gzipped_note(len(copies), str(copies[0])),
+        )  # fmt: skip
     if not real:
         try:
             same = normalize_archive(expected, _EQUIVALENCE_EPOCH) == normalize_archive(

@@ -41,11 +41,27 @@ NORMALISABLE_ASPECTS = frozenset(
 )
 
 
+#: aspects of a real difference proven to be a step after the build (:mod:`vouch.rebuild.gzipped`):
+#: "recipe not reproduced", never "code differs" and never "equivalent"
+AFTER_BUILD_ASPECTS = frozenset({"gzipped-after-build"})
+
+
 def code_members(members: Sequence[str]) -> list[str]:
     """The differing members that are not what the build environment writes (PKG-INFO, egg-info, a
     wheel's METADATA, WHEEL and RECORD): a difference there is "code differs", elsewhere only
     "recipe not reproduced"."""
     return [member for member in members if not _ENVIRONMENT_MEMBER.search(member)]
+
+
+def after_build(difference: dict[str, Any]) -> bool:
+    """Whether ``difference`` is proven to be a step after the build, and nothing else."""
+    aspects = set(difference.get("aspects") or ())
+    return bool(aspects) and aspects <= AFTER_BUILD_ASPECTS
+
+
+def differing_members(differences: Sequence[dict[str, Any]]) -> list[str]:
+    """The members of ``differences`` but those that a step after the build explains."""
+    return [str(d.get("member") or "(archive)") for d in differences if not after_build(d)]
 
 
 @dataclass(frozen=True)
@@ -167,13 +183,15 @@ class RebuildReport:
         if self.verdict is Verdict.EQUIVALENT:
             aspects = sorted({n.aspect for a in self.artifacts for n in a.normalisations})
             return f"reproduced after named normalisations: {', '.join(aspects)}"
-        members = [str(d.get("member") or "(archive)") for a in self.artifacts for d in a.differences]
+        members = differing_members([d for a in self.artifacts for d in a.differences])
         code = code_members(members)
         if code:
             more = f" and {len(code) - 8} more" if len(code) > 8 else ""
             return f"code differs: {', '.join(code[:8])}{more}"
         notes = "; ".join(a.note for a in self.artifacts if a.verdict is Verdict.DIFFERENT and a.note)
         shown = ", ".join(members[:8]) or notes or "no member named"
+        if any(after_build(d) for a in self.artifacts for d in a.differences) and members:
+            shown = f"{shown}; {notes}"  # what the members alone do not say
         return f"recipe not reproduced: the environment differs ({shown})"
 
     def exit_code(self, *, accept_equivalent: bool = False) -> int:

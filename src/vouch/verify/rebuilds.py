@@ -26,7 +26,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from vouch.errors import VouchError
-from vouch.rebuild.verdict import ArtifactVerdict, code_members
+from vouch.rebuild.verdict import ArtifactVerdict, code_members, differing_members
 from vouch.rebuild.verdict import Verdict as RebuildVerdict
 from vouch.verify.continuity import Judgement
 from vouch.verify.model import State
@@ -112,7 +112,7 @@ def note_of(artifact: ArtifactVerdict) -> str:
     if artifact.verdict is RebuildVerdict.EQUIVALENT:
         aspects = sorted({n.aspect for n in artifact.normalisations})
         return f"identical to its rebuild only after normalising {', '.join(aspects) or 'the archive'}"
-    members = [str(d.get("member") or "(archive)") for d in artifact.differences]
+    members = differing_members(artifact.differences)  # without those compressed after the build
     code = code_members(members)
     shown = code or members
     more = f" and {len(shown) - 8} more" if len(shown) > 8 else ""
