@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from tests.localindex import local_index
-from tests.pep740_assets import pep740_assets
+from tests.pep740_assets import pep740_assets, sigstore_cache
 from tests.verify_index import index, own_cache
 
-# fixtures for every module: the session one that downloads the PEP 740 assets, a pypiserver of the
-# test's own, and the verify tests' loopback index and per-test cache
-__all__ = ["index", "local_index", "own_cache", "pep740_assets"]
+# fixtures for every module: the session one that downloads the PEP 740 assets, a private sigstore
+# cache, a pypiserver of the test's own, and the verify tests' loopback index and per-test cache
+__all__ = ["index", "local_index", "own_cache", "pep740_assets", "sigstore_cache"]
 
 
 @pytest.fixture(scope="session")

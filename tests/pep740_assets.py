@@ -153,6 +153,14 @@ def ensure_assets() -> Path:
     return PA
 
 
+@pytest.fixture
+def sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sigstore copies its bundled trust root into the user's cache: xdist workers must not race there."""
+    root = tmp_path_factory.getbasetemp() / "sigstore"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+
+
 @pytest.fixture(scope="session")
 def pep740_assets() -> Path:
     """Request this (or ``usefixtures``) in every test that reads ``PA`` or ``DERIVED``; mark it network."""

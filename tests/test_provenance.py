@@ -21,7 +21,7 @@ from tests.clirun import run
 from tests.pep740_assets import DISTS, GITLAB_PROVENANCE, PA, TRUSTED_ROOT
 from vouch.index.simple import SimpleIndex
 
-pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets", "sigstore_cache")]
 
 SPT3G = ("spt3g-1.0-cp310-cp310-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
          "d2772f9a5199f05ed1be8d9aa78b879e51772e3ead9d73fe8057257b1aec7cf8")  # fmt: skip
@@ -30,17 +30,6 @@ GITHUB_MODELS = "github:trailofbits/pypi-attestation-models/release.yml"
 GITLAB = "gitlab:facutuesca/gitlab-oidc-project/.gitlab-ci.yml"
 GOOGLE = "google:919436158236-compute@developer.gserviceaccount.com"
 WILLIAM = "email:william@yossarian.net,https://github.com/login/oauth"
-
-
-def use_private_sigstore_cache(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    """sigstore copies its bundled trust root into the user's cache: xdist workers must not race there."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
-
-
-@pytest.fixture(autouse=True)
-def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
 
 
 def real_dist(filename: str, directory: Path) -> Path:

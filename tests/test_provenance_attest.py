@@ -17,7 +17,7 @@ from pypi_attestations import Attestation, Distribution
 
 from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist
 from vouch.errors import CheckError, UsageError, VerificationError
 from vouch.provenance.attest import attest, sigstore_sign
 from vouch.provenance.publisher import parse_publisher
@@ -27,7 +27,7 @@ AMBIENT = [
     "SIGSTORE_ID_TOKEN", "SIGSTORE_IDENTITY_TOKEN", "BUILDKITE", "CIRCLECI", "GOOGLE_SERVICE_ACCOUNT_NAME",
 ]  # fmt: skip
 TOKEN = "token"  # noqa: S105 - a stand-in, never sent anywhere
-pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets", "sigstore_cache")]
 
 
 def recorded() -> Attestation:
@@ -35,8 +35,7 @@ def recorded() -> Attestation:
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_credential(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
+def _no_ambient_credential(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in AMBIENT:
         monkeypatch.delenv(name, raising=False)
 

@@ -24,7 +24,7 @@ from pypi_attestations import Attestation, CircleCIPublisher, Distribution, Prov
 
 from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, GITLAB, GOOGLE, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, GITLAB, GOOGLE
 from vouch.errors import UsageError
 from vouch.provenance.attest import ambient_credential, attest
 from vouch.provenance.publisher import describe_claim, parse_publisher
@@ -39,9 +39,7 @@ GCB = "gcb_attestation_test-0.0.0.tar.gz"
 OTHER_UUID = "00000000-0000-4000-8000-000000000000"
 
 
-@pytest.fixture(autouse=True)
-def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
+pytestmark = pytest.mark.usefixtures("sigstore_cache")
 
 
 # --- the SPEC (no network) -------------------------------------------------------------------------

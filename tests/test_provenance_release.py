@@ -13,14 +13,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist, use_private_sigstore_cache
+from tests.test_provenance import GITHUB_PA, PA_SDIST, real_dist
 
 JSON = "application/vnd.pypi.simple.v1+json"
 INTEGRITY = "application/vnd.pypi.integrity.v1+json"
@@ -32,7 +31,8 @@ UNKNOWN_PUBLISHER = (
     b'{"version": 1, "attestation_bundles": [{"publisher": {"kind": "Nope"}, "attestations": []}]}'
 )
 
-pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+# each test's index serves its own bytes under a digest: no download cache shared between tests
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets", "sigstore_cache", "own_cache")]
 
 
 def provenance() -> bytes:
@@ -88,15 +88,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *_: object) -> None:
         return None
-
-
-@pytest.fixture(autouse=True)
-def _caches(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
-    # each test's index serves its own bytes under a digest: no download cache shared between tests
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
 
 
 @pytest.fixture

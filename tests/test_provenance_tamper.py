@@ -16,16 +16,11 @@ import pytest
 
 from tests.clirun import run
 from tests.pep740_assets import DISTS, PA
-from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, use_private_sigstore_cache, verify_args
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, verify_args
 
 CLAIM = {"kind": "GitHub", "repository": "trailofbits/pypi-attestations", "workflow": "release.yml"}
 
-pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
-
-
-@pytest.fixture(autouse=True)
-def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets", "sigstore_cache")]
 
 
 def _flip(b64: str, position: int) -> str:

@@ -9,14 +9,11 @@ import pytest
 
 from tests.clirun import run
 from tests.pep740_assets import PA, TRUSTED_ROOT
-from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, use_private_sigstore_cache, verify_args
+from tests.test_provenance import CASES, GITHUB_PA, PA_SDIST, verify_args
 from vouch.errors import UsageError
 from vouch.provenance.publisher import parse_publisher
 
-
-@pytest.fixture(autouse=True)
-def _sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
+pytestmark = pytest.mark.usefixtures("sigstore_cache")
 
 
 @pytest.mark.parametrize(

@@ -14,26 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.pep740_assets import DISTS, PA, TRUSTED_ROOT
-from tests.test_provenance import use_private_sigstore_cache
 from tests.verify_index import Index, Served, pylock, states, verify, write_lock
 from vouch.verify.model import State, Verdict
 from vouch.verify.render import html_page
 from vouch.verify.run import VerifyReport
 
-pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets")]
+pytestmark = [pytest.mark.network, pytest.mark.usefixtures("pep740_assets", "sigstore_cache", "own_cache")]
 
 PA_SDIST = "pypi_attestations-0.0.19.tar.gz"
 GCB_SDIST = "gcb_attestation_test-0.0.0.tar.gz"
 GITHUB_PA = "github:trailofbits/pypi-attestations/release.yml"
 GITHUB_IDENTITY = 'kind = "GitHub"\nrepository = "trailofbits/pypi-attestations"\nworkflow = "release.yml"'
-
-
-@pytest.fixture(autouse=True)
-def _caches(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_private_sigstore_cache(monkeypatch, tmp_path_factory.getbasetemp() / "sigstore")
-    monkeypatch.setenv("VOUCH_CACHE_DIR", str(tmp_path / "vouch-cache"))
 
 
 def provenance(filename: str, environment: str | None = None) -> bytes:
