@@ -16,10 +16,9 @@ from vouch.archive.diff import DiffReport, diff_paths
 from vouch.archive.normalize import normalize_archive
 from vouch.digests import file_sha256
 from vouch.errors import ArchiveError
-from vouch.rebuild.gzipped import ASPECT as GZIPPED
 from vouch.rebuild.gzipped import gzipped_copies
 from vouch.rebuild.gzipped import note as gzipped_note
-from vouch.rebuild.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict
+from vouch.rebuild.verdict import NORMALISABLE_ASPECTS, ArtifactVerdict, Normalisation, Verdict, after_build
 
 # clamping every timestamp to 1980 makes two archives' times agree whatever they were
 _EQUIVALENCE_EPOCH = 315532800
@@ -37,7 +36,7 @@ def compare_artifacts(
     normalisations, real = split_differences(report)
     if report.kind == "zip":
         real = gzipped_copies(expected, rebuilt, real)
-    copies = [d["member"] for d in real if d["aspects"] == [GZIPPED]]
+    copies = [d["member"] for d in real if after_build(d)]
     if copies:  # a step after the build: a real difference, never "equivalent"
         return ArtifactVerdict(
             expected.name, expected_sha, rebuilt_sha, Verdict.DIFFERENT, normalisations, tuple(real),

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from vouch.archive.members import DEFAULT_LIMITS, Limits
-from vouch.archive.stream import open_binary
+from vouch.archive.stream import Digest, hash_chunks, open_binary
 from vouch.archive.zip import ZipReader
 from vouch.errors import ArchiveError, CheckError
+from vouch.rebuild.verdict import GZIPPED_AFTER_BUILD
 
-ASPECT = "gzipped-after-build"
+ASPECT = GZIPPED_AFTER_BUILD
 _GZIP = 16 + zlib.MAX_WBITS  # a gzip header and trailer around one deflate stream
 
 
@@ -46,7 +47,7 @@ def _only_in(real: Iterable[dict[str, Any]], side: str) -> dict[str, dict[str, A
     return found
 
 
-def _inflated(chunks: Iterator[bytes], cap: int) -> tuple[int, str] | None:
+def _inflated(chunks: Iterator[bytes], cap: int) -> Digest | None:
     """Size and sha256 of the one gzip stream in ``chunks``; None past ``cap`` bytes, for data
     after the stream, or for anything that is not gzip."""
     inflater = zlib.decompressobj(_GZIP)
@@ -68,15 +69,7 @@ def _inflated(chunks: Iterator[bytes], cap: int) -> tuple[int, str] | None:
         return None
     if not inflater.eof or inflater.unused_data:
         return None
-    return size, digest.hexdigest()
-
-
-def _digest(chunks: Iterator[bytes]) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    for chunk in chunks:
-        size += len(chunk)
-        digest.update(chunk)
-    return size, digest.hexdigest()
+    return Digest(size, digest.hexdigest())
 
 
 def gzipped_copies(
@@ -99,9 +92,9 @@ def gzipped_copies(
             published = {member.name: member for member in readers[0].members}
             ours = {member.name: member for member in readers[1].members}
             for name in candidates:
-                size, sha256 = _digest(readers[1].chunks(ours[name[:-3]]))
-                if _inflated(readers[0].chunks(published[name]), size) == (size, sha256):
-                    proven[name] = {"rebuilt": name[:-3], "size": size, "sha256": sha256}
+                digest = hash_chunks(readers[1].chunks(ours[name[:-3]]), None)
+                if _inflated(readers[0].chunks(published[name]), digest.size) == digest:
+                    proven[name] = {"rebuilt": name[:-3]} | digest.to_json()
     except (ArchiveError, CheckError, KeyError):
         return real  # not proven: the diff's own account stands
     if not proven:

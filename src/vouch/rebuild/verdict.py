@@ -43,7 +43,8 @@ NORMALISABLE_ASPECTS = frozenset(
 
 #: aspects of a real difference proven to be a step after the build (:mod:`vouch.rebuild.gzipped`):
 #: "recipe not reproduced", never "code differs" and never "equivalent"
-AFTER_BUILD_ASPECTS = frozenset({"gzipped-after-build"})
+GZIPPED_AFTER_BUILD = "gzipped-after-build"
+AFTER_BUILD_ASPECTS = frozenset({GZIPPED_AFTER_BUILD})
 
 
 def code_members(members: Sequence[str]) -> list[str]:
