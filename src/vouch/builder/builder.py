@@ -14,9 +14,8 @@ step is one call, with its side effects through a :class:`~vouch.host.Runner` or
     check the revision out into a new clone at ``dest``; return the project folder.
 ``choose_lock(options, project, system, *, uv, run, progress)`` -> :class:`LockChoice`
     ``--build-lock``, else ``build-requirements.lock`` at the revision, else a new resolution.
-``prepare_environment(packages, work, *, index, interpreter, uv, cache_dir, source_date_epoch, run,
-uncompressed_archives)`` -> :class:`Environment`: the locked wheels installed into ``work/venv``,
-    and the backend runner (writing its archives uncompressed where vouch normalises them).
+``prepare_environment(packages, work, *, index, interpreter, uv, cache_dir, source_date_epoch, run)``
+    -> :class:`Environment`: the locked wheels installed into ``work/venv``, and the backend runner.
 ``Environment.build(tree, distribution, outdir)`` -> ``Path``
     run the backend's hooks (sdist or wheel) on ``tree`` in that environment; the raw file.
 ``build_distributions(environment, project, work, *, source_date_epoch, compressor, progress)``
@@ -165,9 +164,14 @@ class Environment:
     installed: Installed
     backend: BackendRunner
 
-    def build(self, tree: Path, distribution: Distribution, outdir: Path) -> Path:
-        """Run the backend's hooks for ``distribution`` on ``tree``; return the raw file it wrote."""
-        return self.backend.build(tree, distribution, outdir, self.installed.versions)
+    def build(
+        self, tree: Path, distribution: Distribution, outdir: Path, *, uncompressed_archives: bool = False
+    ) -> Path:
+        """Run the backend's hooks for ``distribution`` on ``tree``; return the raw file it wrote
+        (uncompressed, if asked: see :meth:`~vouch.builder.hooks.BackendRunner.build`)."""
+        return self.backend.build(
+            tree, distribution, outdir, self.installed.versions, uncompressed_archives=uncompressed_archives
+        )
 
     def precompile(self) -> None:
         """Compile the environment's modules once for all hooks (a speed-up only)."""
@@ -199,7 +203,7 @@ def build(options: BuildOptions, progress: Progress = _noop, *, host: Host | Non
         progress("installing the build environment")
         environment = prepare_environment(
             lock.packages, tmp, index_url=options.index_url, interpreter=options.interpreter, uv=uv,
-            cache_dir=options.cache_dir, source_date_epoch=sde, run=host.run, uncompressed_archives=True,
+            cache_dir=options.cache_dir, source_date_epoch=sde, run=host.run,
         )  # fmt: skip
         progress(f"building the sdist with {system.backend}")
         compressor = compressor_for(NORMALIZER_VERSION)
@@ -264,19 +268,15 @@ def prepare_environment(
     cache_dir: Path,
     source_date_epoch: int | None,
     run: Runner = run_process,
-    uncompressed_archives: bool = False,
 ) -> Environment:
     """Install exactly the locked wheels (hash-checked, from the cache or the index) into
-    ``work/venv``; the backend runs with ``work/home`` and ``work/tmp`` and the hermetic environment.
-    ``uncompressed_archives`` where only the members of the backend's archives are read (see
-    :class:`~vouch.builder.hooks.BackendRunner`), never where its bytes are compared."""
+    ``work/venv``; the backend runs with ``work/home`` and ``work/tmp`` and the hermetic environment."""
     with SimpleIndex(index_url, cache_dir=cache_dir / "dists") as index:
         venv = work / "venv"
         installed = install_locked(packages, index, interpreter, venv, uv=uv, cache_dir=cache_dir, run=run)
     backend = BackendRunner(
-        venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=source_date_epoch,
-        run=run, uncompressed_archives=uncompressed_archives,
-    )  # fmt: skip
+        venv=work / "venv", home=work / "home", tmp=work / "tmp", source_date_epoch=source_date_epoch, run=run
+    )
     return Environment(installed, backend)
 
 

@@ -53,14 +53,15 @@ def build_distributions(
     # hooks, then compress the sdist and drop the rest of the checkout
     with ThreadPoolExecutor(max_workers=2) as pool:
         pool.submit(environment.precompile)  # its failure or timeout is ignored: a speed-up only
-        sdist_raw = environment.build(project, "sdist", work / "raw")
+        # vouch writes every byte of both archives: the backend's compression would be thrown away
+        sdist_raw = environment.build(project, "sdist", work / "raw", uncompressed_archives=True)
         sdist_members = canonical_members(read_tar_gz(sdist_raw.read_bytes()), sde)
         sdist_info = check_sdist(sdist_raw.name, sdist_members)
         progress("building the wheel from the sdist")
         packed_sdist = pool.submit(pack_sdist, sdist_members, compressor)
         unpacked = adopt_tree(sdist_members, project, work / "sdist")
         pool.submit(remove_tree, work / "src")
-        wheel_raw = environment.build(unpacked, "wheel", work / "raw")
+        wheel_raw = environment.build(unpacked, "wheel", work / "raw", uncompressed_archives=True)
         wheel_members = canonical_members(read_zip(wheel_raw.read_bytes()), sde, zip_order_key)
         wheel_info = check_wheel(wheel_raw.name, wheel_members)
         pool.submit(remove_tree, work / "sdist")

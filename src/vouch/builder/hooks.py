@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
@@ -28,18 +29,12 @@ Distribution = Literal["sdist", "wheel"]
 
 class BackendRunner:
     """Calls backend hooks in ``venv`` with the hermetic environment and umask 022, keeping the
-    backend's output so that a failure can show its last lines.
-
-    With ``uncompressed_archives`` (where vouch normalises the backend's archives, so their
-    compression is thrown away), the build hooks run through :mod:`vouch.builder.transport`, which
-    has the backend write its archive without compression."""
+    backend's output so that a failure can show its last lines."""
 
     def __init__(
-        self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process,
-        uncompressed_archives: bool = False,
-    ) -> None:  # fmt: skip
+        self, *, venv: Path, home: Path, tmp: Path, source_date_epoch: int | None, run: Runner = run_process
+    ) -> None:
         self.run = run
-        self.uncompressed_archives = uncompressed_archives
         self.venv = venv
         self.python = venv / "bin" / "python"
         self.env = hermetic_environment(venv=venv, home=home, tmp=tmp, source_date_epoch=source_date_epoch)
@@ -50,9 +45,11 @@ class BackendRunner:
         cmd: Sequence[str],
         cwd: str | None = None,
         extra_environ: Mapping[str, str] | None = None,
+        *,
+        uncompressed_archives: bool = False,
     ) -> None:
         env = self.env | dict(extra_environ or {})
-        if self.uncompressed_archives and len(cmd) == 4 and cmd[2] in transport.OUTPUT_FOLDER:
+        if uncompressed_archives and len(cmd) == 4 and cmd[2] in transport.OUTPUT_FOLDER:
             # pyproject_hooks' [python, _in_process.py, hook, control_dir], through the script
             cmd = [cmd[0], str(Path(transport.__file__).resolve()), *cmd[1:]]
         result = self.run(cmd, cwd=None if cwd is None else Path(cwd), env=env, umask=UMASK)
@@ -85,16 +82,21 @@ class BackendRunner:
         return "\n".join(self.output[-TAIL_LINES:])
 
     def build(
-        self, srcdir: Path, distribution: Distribution, outdir: Path, installed: Mapping[str, str]
-    ) -> Path:
-        """Build ``distribution`` (sdist or wheel) from ``srcdir``; return the backend's file."""
+        self, srcdir: Path, distribution: Distribution, outdir: Path, installed: Mapping[str, str], *,
+        uncompressed_archives: bool = False,
+    ) -> Path:  # fmt: skip
+        """Build ``distribution`` (sdist or wheel) from ``srcdir``; return the backend's file. With
+        ``uncompressed_archives`` (for a caller that reads only the members and writes the archive
+        itself), the build hook runs through :mod:`vouch.builder.transport`, which has the backend
+        write its archive without compression; never where the backend's bytes are compared."""
+        runner = functools.partial(self._run, uncompressed_archives=uncompressed_archives)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 # pyproject_hooks re-issues the backend's warnings here, in vouch's process: they are
                 # the backend's output (kept with it), neither vouch's to print nor an error of it
                 warnings.simplefilter("always", pyproject_hooks.BuildBackendWarning)
                 try:
-                    builder = pypa_build.ProjectBuilder(srcdir, str(self.python), runner=self._run)
+                    builder = pypa_build.ProjectBuilder(srcdir, str(self.python), runner=runner)
                     requires = builder.get_requires_for_build(distribution)
                     self._check_requires(requires, distribution, installed)
                     return Path(builder.build(distribution, outdir))

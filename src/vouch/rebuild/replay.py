@@ -238,7 +238,7 @@ def replay(
         progress("installing the build environment")
         environment = prepare_environment(
             locked, tmp, index_url=index_url, interpreter=interpreter, uv=find_uv(),
-            cache_dir=cache_dir, source_date_epoch=sde, run=host.run, uncompressed_archives=True,
+            cache_dir=cache_dir, source_date_epoch=sde, run=host.run,
         )  # fmt: skip
         progress(f"building the sdist with {system.backend}")
         outputs = build_distributions(
