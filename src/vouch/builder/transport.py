@@ -179,7 +179,7 @@ def install(folder: str) -> None:
         change()
 
 
-def main(argv: list[str], run: Callable[..., object] = runpy.run_path) -> None:
+def main(argv: list[str]) -> None:
     """``transport.py IN_PROCESS_SCRIPT HOOK CONTROL_DIR``: pyproject_hooks' command, one word
     longer."""
     if len(argv) != 4:  # the script and pyproject_hooks' three words
@@ -195,7 +195,7 @@ def main(argv: list[str], run: Callable[..., object] = runpy.run_path) -> None:
             print(f"vouch: the backend's archive keeps its own compression ({exc})", file=sys.stderr)
     sys.argv[:] = [script, hook, control_dir]
     sys.excepthook = _from_the_script(script)
-    run(script, run_name="__main__")
+    runpy.run_path(script, run_name="__main__")
 
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
